@@ -1,0 +1,36 @@
+"""The featurizer registry: every column kind and the featurizer that handles it.
+
+A new featurizer is a small module with a ``Featurizer`` subclass, registered here.
+"""
+
+from __future__ import annotations
+
+from trialflow.featurizers.base import Featurizer
+from trialflow.featurizers.categorical import CategoricalFeaturizer
+from trialflow.featurizers.datetime import DatetimeFeaturizer
+from trialflow.featurizers.detect import ColumnPlan, plan_columns
+from trialflow.featurizers.numeric import NumericFeaturizer
+from trialflow.featurizers.table import TableFeaturizer
+
+FEATURIZERS: dict[str, type[Featurizer]] = {
+    f.kind: f for f in (NumericFeaturizer, CategoricalFeaturizer, DatetimeFeaturizer)
+}
+
+
+def make_featurizer(kind: str, columns, *, categorical_encoding: str = "native") -> Featurizer:
+    """A fresh featurizer for ``columns`` of the given kind."""
+    if kind not in FEATURIZERS:
+        raise ValueError(f"No featurizer for column kind {kind!r}; known: {sorted(FEATURIZERS)}.")
+    if kind == "categorical":
+        return CategoricalFeaturizer(tuple(columns), encoding=categorical_encoding)
+    return FEATURIZERS[kind](tuple(columns))
+
+
+__all__ = [
+    "FEATURIZERS",
+    "ColumnPlan",
+    "Featurizer",
+    "TableFeaturizer",
+    "make_featurizer",
+    "plan_columns",
+]

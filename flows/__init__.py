@@ -1,0 +1,1 @@
+"""Prefect flows: orchestration only, wiring the tasks in tasks/."""

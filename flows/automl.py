@@ -1,0 +1,86 @@
+"""The `automl` flow: load & check, featurize, select, search, refit, explain, register."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pandas as pd
+from prefect import flow
+from prefect.runtime import flow_run
+from trialflow.tasks.explain import explain
+from trialflow.tasks.featurize import plan_features
+from trialflow.tasks.load import load_and_check
+from trialflow.tasks.publish import publish
+from trialflow.tasks.refit import refit
+from trialflow.tasks.register import register
+from trialflow.tasks.search import search
+from trialflow.tasks.select import select_learners
+
+from trialflow.budget import Budget
+from trialflow.cluster import dask_cluster
+from trialflow.config import TrainConfig
+from trialflow.errors import SearchError
+from trialflow.result import TrainResult
+from trialflow.search import best_trial, leaderboard
+
+
+@flow(name="automl", version="0.1.0")
+def automl(
+    config: TrainConfig, frame: pd.DataFrame | None = None, deadline: float | None = None
+) -> TrainResult:
+    """Train, select and register a model for ``config.target``.
+
+    ``frame`` is a DataFrame passed from Python instead of ``config.data``; ``deadline``
+    (epoch seconds) is set by callers that started the clock before Prefect did.
+    """
+    budget = Budget(deadline) if deadline else Budget.starting_now(config.time_budget)
+    timings = {"startup": config.time_budget - budget.seconds_left()}
+
+    with _timed(timings, "load"):
+        table = load_and_check(config, frame)
+        plan = plan_features(table, config)
+        learners = select_learners(table.task)
+    metric = config.resolved_metric(table.task)
+
+    with _timed(timings, "search"), dask_cluster(config.dask_address, n_workers=config.n_workers) as address:
+        trials = search(table, plan, learners, config, metric, address, budget.deadline)
+    board = leaderboard(trials, metric)
+    best = best_trial(trials, metric)
+    if best is None:
+        errors = "; ".join(sorted({t.error for t in trials if t.error})) or "no trial finished"
+        raise SearchError(f"No trial produced a model within the budget: {errors}")
+
+    with _timed(timings, "refit"):
+        pipeline = refit(table, plan, best)
+    with _timed(timings, "explain"):
+        importance = explain(pipeline, table, plan, metric, config.seed, budget.deadline - 3)
+    with _timed(timings, "register"):
+        registered = register(pipeline, table, plan, config, metric, best, board, importance)
+        publish(board, importance, registered, task=table.task, metric=metric)
+
+    return TrainResult(
+        pipeline=pipeline,
+        leaderboard=board,
+        model_name=registered.name,
+        model_version=registered.version,
+        task=table.task,
+        task_reason=table.task_reason,
+        metric=metric,
+        best_score=float(best.score),
+        importance=importance,
+        plan=plan,
+        data_fingerprint=table.fingerprint,
+        flow_run_id=str(flow_run.get_id() or ""),
+        timings=timings,
+    )
+
+
+@contextmanager
+def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = round(time.perf_counter() - start, 3)

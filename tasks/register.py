@@ -1,0 +1,64 @@
+"""Task: register the fitted pipeline with its leaderboard and lineage in MLflow."""
+
+from __future__ import annotations
+
+import pandas as pd
+from prefect import get_run_logger
+from prefect.runtime import flow_run
+from trialflow.featurizers import ColumnPlan
+from trialflow.tasks.step import step
+
+from trialflow import progress
+from trialflow.config import TrainConfig
+from trialflow.loading import TrainingTable
+from trialflow.registry import RegisteredModel, register_model
+from trialflow.trial import TrialResult
+
+
+@step("register")
+def register(
+    pipeline,
+    table: TrainingTable,
+    plan: ColumnPlan,
+    config: TrainConfig,
+    metric: str,
+    best: TrialResult,
+    leaderboard: pd.DataFrame,
+    importance: pd.DataFrame,
+) -> RegisteredModel:
+    progress.emit("stage", name="register")
+    from trialflow import __version__
+
+    params = {
+        **config.model_dump(exclude={"sensitive"}),
+        "sensitive": ",".join(config.sensitive),
+        "task": table.task,
+        "metric": metric,
+        "best_learner": best.learner,
+        **{f"best.{k}": v for k, v in best.params.items()},
+    }
+    metrics = {f"cv_{metric}": best.score, "trials": float(len(leaderboard))}
+    metrics |= {f"cv_{metric}_fold{i}": s for i, s in enumerate(best.fold_scores)}
+    tags = {
+        "trialflow.version": __version__,
+        "data.fingerprint": table.fingerprint,
+        "data.source": table.source,
+        "seed": str(config.seed),
+        "prefect.flow_run_id": str(flow_run.get_id() or ""),
+    }
+    registered = register_model(
+        pipeline,
+        name=config.resolved_model_name(),
+        configured_uri=config.mlflow_tracking_uri,
+        sample=table.X.head(50),
+        params=params,
+        metrics=metrics,
+        tags=tags,
+        tables={
+            "leaderboard.csv": leaderboard,
+            "feature_importance.csv": importance,
+            "column_plan.csv": plan.to_frame(),
+        },
+    )
+    get_run_logger().info("Registered %s version %s.", registered.name, registered.version)
+    return registered

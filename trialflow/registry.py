@@ -1,0 +1,180 @@
+"""The model registry: MLflow, on a SQLite file under the project home unless told otherwise."""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+import pandas as pd
+
+from trialflow.errors import ConfigError, ModelNotFoundError
+from trialflow.home import default_mlflow_uri, mlflow_artifact_root
+
+EXPERIMENT = "trialflow"
+_MODEL_REF = re.compile(r"^(?P<name>[^/@]+)(?:/(?P<version>\d+)|@(?P<alias>[\w-]+))?$")
+_store_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    name: str
+    version: str
+    run_id: str
+    tracking_uri: str
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.name}/{self.version}"
+
+
+def tracking_uri(configured: str = "") -> str:
+    return configured or default_mlflow_uri()
+
+
+def _use_store(uri: str):
+    """Import MLflow and point it at ``uri``; the first use of a SQLite store migrates it."""
+    import mlflow
+
+    with _store_lock:
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+    return mlflow
+
+
+def prewarm(configured: str = "") -> None:
+    """Import MLflow and create the store's tables ahead of registration (seconds, once)."""
+    mlflow = _use_store(tracking_uri(configured))
+    mlflow.MlflowClient().search_experiments(max_results=1)
+
+
+def _experiment_id(mlflow, uri: str) -> str:
+    client = mlflow.MlflowClient()
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    if experiment is not None:
+        return experiment.experiment_id
+    location = None
+    if uri == default_mlflow_uri():
+        # MLflow would otherwise write artifacts under the current directory.
+        location = mlflow_artifact_root().as_uri()
+    return client.create_experiment(EXPERIMENT, artifact_location=location)
+
+
+def _requirements() -> list[str]:
+    # Listed explicitly: MLflow's inference of requirements re-imports the model in a
+    # subprocess and costs ~4 s per registration.
+    packages = ["trialflow", "scikit-learn", "lightgbm", "pandas", "numpy"]
+    return [f"{p}=={metadata.version(p)}" for p in packages]
+
+
+def register_model(
+    pipeline,
+    *,
+    name: str,
+    configured_uri: str,
+    sample: pd.DataFrame,
+    params: dict[str, Any],
+    metrics: dict[str, float],
+    tags: dict[str, str],
+    tables: dict[str, pd.DataFrame],
+) -> RegisteredModel:
+    """Log the fitted pipeline with its signature, params, metrics and tables; register it.
+
+    The version is created only after every artifact is logged, so a failure part-way
+    leaves a failed run but no registered version.
+    """
+    from mlflow.models import infer_signature
+
+    uri = tracking_uri(configured_uri)
+    mlflow = _use_store(uri)
+    experiment_id = _experiment_id(mlflow, uri)
+    signature = infer_signature(sample, pipeline.predict(sample))
+    with mlflow.start_run(experiment_id=experiment_id, run_name=name) as run:
+        mlflow.log_params({k: _param_text(v) for k, v in params.items()})
+        mlflow.log_metrics(metrics)
+        mlflow.set_tags(tags)
+        for filename, table in tables.items():
+            mlflow.log_text(table.to_csv(index=False), filename)
+        info = mlflow.sklearn.log_model(
+            pipeline,
+            name="model",
+            signature=signature,
+            pip_requirements=_requirements(),
+            skops_trusted_types=trusted_types(pipeline),
+        )
+    version = mlflow.register_model(info.model_uri, name, tags=tags)
+    return RegisteredModel(name, str(version.version), run.info.run_id, uri)
+
+
+# Models are stored with skops, which on loading rebuilds only types listed as trusted, so
+# a tampered artifact cannot run arbitrary code the way an unpickled one can.
+TRUSTED_MODULES = ("trialflow.", "sklearn.", "lightgbm.", "numpy.", "pandas.", "scipy.", "collections.")
+
+
+def trusted_types(pipeline) -> list[str]:
+    """The non-default types the pipeline's skops file holds; all must be from known modules."""
+    import skops.io
+
+    types = skops.io.get_untrusted_types(data=skops.io.dumps(pipeline))
+    unknown = [t for t in types if not t.startswith(TRUSTED_MODULES)]
+    if unknown:
+        raise ConfigError(
+            f"The fitted model holds types from outside trialflow's trusted libraries: {unknown}."
+        )
+    return types
+
+
+def _param_text(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 6000 else text[:5997] + "..."
+
+
+def resolve_model(ref: str, *, configured_uri: str = "") -> tuple[str, str]:
+    """(name, version) for ``name``, ``name/version`` or ``name@alias``; latest for a name."""
+    match = _MODEL_REF.match(ref.strip())
+    if not match:
+        raise ConfigError(
+            f"Model reference {ref!r} is not of the form NAME, NAME/VERSION or NAME@ALIAS."
+        )
+    mlflow = _use_store(tracking_uri(configured_uri))
+    from mlflow.exceptions import MlflowException
+
+    client = mlflow.MlflowClient()
+    name = match["name"]
+    try:
+        if match["alias"]:
+            return name, str(client.get_model_version_by_alias(name, match["alias"]).version)
+        versions = client.search_model_versions(f"name = '{_quoted(name)}'")
+    except MlflowException as exc:
+        raise ModelNotFoundError(_not_found(client, ref)) from exc
+    available = sorted(int(v.version) for v in versions)
+    if not available:
+        raise ModelNotFoundError(_not_found(client, ref))
+    if match["version"]:
+        if int(match["version"]) not in available:
+            raise ModelNotFoundError(
+                f"Model {name!r} has no version {match['version']}; it has {available}."
+            )
+        return name, match["version"]
+    return name, str(available[-1])
+
+
+def load_model(ref: str, *, configured_uri: str = ""):
+    """The fitted pipeline registered under ``ref``, from this project's own store."""
+    name, version = resolve_model(ref, configured_uri=configured_uri)
+    mlflow = _use_store(tracking_uri(configured_uri))
+    return mlflow.sklearn.load_model(f"models:/{name}/{version}"), RegisteredModel(
+        name, version, "", tracking_uri(configured_uri)
+    )
+
+
+def _quoted(name: str) -> str:
+    return name.replace("'", "\\'")
+
+
+def _not_found(client, ref: str) -> str:
+    names = sorted(m.name for m in client.search_registered_models(max_results=50))
+    known = ", ".join(names) if names else "none yet: train one with `trialflow train`"
+    return f"No registered model matches {ref!r}. Registered models: {known}."

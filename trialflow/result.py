@@ -1,0 +1,35 @@
+"""What a training run returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from trialflow.featurizers import ColumnPlan
+
+
+@dataclass
+class TrainResult:
+    """The fitted pipeline (a scikit-learn estimator over raw DataFrames), its leaderboard,
+    and where it was registered."""
+
+    pipeline: object
+    leaderboard: pd.DataFrame
+    model_name: str
+    model_version: str
+    task: str
+    task_reason: str
+    metric: str
+    best_score: float
+    importance: pd.DataFrame
+    plan: ColumnPlan
+    data_fingerprint: str
+    flow_run_id: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def predict(self, X: pd.DataFrame):
+        return self.pipeline.predict(X)
+
+    def predict_proba(self, X: pd.DataFrame):
+        return self.pipeline.predict_proba(X)
