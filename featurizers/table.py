@@ -50,7 +50,9 @@ class TableFeaturizer(TransformerMixin, BaseEstimator):
 
 def _check_columns(X, required: list[str]) -> None:
     if not isinstance(X, pd.DataFrame):
-        raise TypeError(f"Expected a pandas DataFrame of raw input columns; got {type(X).__name__}.")
+        raise TypeError(
+            f"Expected a pandas DataFrame of raw input columns; got {type(X).__name__}."
+        )
     missing = [c for c in required if c not in X.columns]
     if missing:
         raise DataError(

@@ -44,7 +44,10 @@ def automl(
         learners = select_learners(table.task)
     metric = config.resolved_metric(table.task)
 
-    with _timed(timings, "search"), dask_cluster(config.dask_address, n_workers=config.n_workers) as address:
+    with (
+        _timed(timings, "search"),
+        dask_cluster(config.dask_address, n_workers=config.n_workers) as address,
+    ):
         trials = search(table, plan, learners, config, metric, address, budget.deadline)
     board = leaderboard(trials, metric)
     best = best_trial(trials, metric)

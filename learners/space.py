@@ -37,8 +37,10 @@ class Int:
         return int(rng.integers(self.low, self.high + 1))
 
     def contains(self, value: Any) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool) and (
-            self.low <= value <= self.high
+        return (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and (self.low <= value <= self.high)
         )
 
 

@@ -18,8 +18,14 @@ def explain(
 ) -> pd.DataFrame:
     progress.emit("stage", name="explain")
     importance = permutation_importance(
-        pipeline, table.X, table.y, columns=plan.input_columns, metric=metric,
-        classes=table.classes, seed=seed, deadline=deadline,
+        pipeline,
+        table.X,
+        table.y,
+        columns=plan.input_columns,
+        metric=metric,
+        classes=table.classes,
+        seed=seed,
+        deadline=deadline,
     )
     top = importance.head(5)
     get_run_logger().info(

@@ -18,8 +18,13 @@ def load_and_check(config: TrainConfig, frame: pd.DataFrame | None = None) -> Tr
     logger = get_run_logger()
     logger.info(
         "Loaded %d rows x %d columns from %s; task %s (%s); %d/%d checks passed.",
-        len(table.X), table.X.shape[1], table.source, table.task, table.task_reason,
-        sum(c.success for c in table.checks), len(table.checks),
+        len(table.X),
+        table.X.shape[1],
+        table.source,
+        table.task,
+        table.task_reason,
+        sum(c.success for c in table.checks),
+        len(table.checks),
     )
     if table.n_unlabelled:
         logger.warning("Left out %d rows with no value in %r.", table.n_unlabelled, table.target)

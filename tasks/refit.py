@@ -16,5 +16,7 @@ from trialflow.trial import TrialResult
 @step("refit")
 def refit(table: TrainingTable, plan: ColumnPlan, best: TrialResult) -> Pipeline:
     progress.emit("stage", name="refit")
-    get_run_logger().info("Refitting trial %d (%s) on %d rows.", best.trial_id, best.learner, len(table.X))
+    get_run_logger().info(
+        "Refitting trial %d (%s) on %d rows.", best.trial_id, best.learner, len(table.X)
+    )
     return refit_best(table, plan, best)

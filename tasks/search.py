@@ -33,14 +33,23 @@ def search(
         best = best_trial(history, metric)
         if result.status == "ok":
             logger.info(
-                "Trial %d %s: %s %.4f in %.1f s on %s.", result.trial_id, result.learner,
-                metric, result.score, result.wall_seconds, result.worker,
+                "Trial %d %s: %s %.4f in %.1f s on %s.",
+                result.trial_id,
+                result.learner,
+                metric,
+                result.score,
+                result.wall_seconds,
+                result.worker,
             )
         else:
             logger.warning("Trial %d %s failed: %s", result.trial_id, result.learner, result.error)
         progress.emit(
-            "trial", done=len(history), metric=metric, best=best.score if best else None,
-            learner=result.learner, status=result.status,
+            "trial",
+            done=len(history),
+            metric=metric,
+            best=best.score if best else None,
+            learner=result.learner,
+            status=result.status,
         )
 
     return search_trials(

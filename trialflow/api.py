@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from trialflow.config import TrainConfig
+from trialflow.data import RDATASETS_PREFIX, check_source
 from trialflow.home import configure_environment
 
 
@@ -17,14 +18,16 @@ def train(
     *,
     target: str | None = None,
     config: TrainConfig | None = None,
+    started: float | None = None,
     **options: Any,
 ):
     """Run the `automl` flow and return a TrainResult.
 
     Either pass ``config``, or ``data`` (a path or a DataFrame), ``target`` and any other
-    TrainConfig field as keyword arguments. The time budget starts now.
+    TrainConfig field as keyword arguments. The time budget starts at ``started`` (epoch
+    seconds; default now), so a caller's own start-up counts against it.
     """
-    started = time.time()
+    started = started or time.time()
     frame = data if isinstance(data, pd.DataFrame) else None
     if config is None:
         if target is None:
@@ -32,12 +35,18 @@ def train(
         config = TrainConfig(data=None if frame is not None else data, target=target, **options)
     elif options or target is not None:
         raise TypeError("Pass either config=... or keyword options, not both.")
+    if frame is None and config.data and not config.data.startswith(RDATASETS_PREFIX):
+        check_source(config.data)  # seconds before Prefect and Dask would find out
     start_services(config)
-    from trialflow import prefect_api
+    from trialflow import cluster, prefect_api
     from trialflow.flows.automl import automl
 
-    prefect_api.wait_until_ready()
-    return automl(config=config, frame=frame, deadline=started + config.time_budget)
+    try:
+        prefect_api.wait_until_ready()
+        return automl(config=config, frame=frame, deadline=started + config.time_budget)
+    finally:
+        # A run that failed before its search never took the cluster started for it.
+        cluster.close_prestarted()
 
 
 def start_services(config: TrainConfig) -> None:

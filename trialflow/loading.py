@@ -43,7 +43,9 @@ def load_training_table(
         frame = read_table(source)
     elif not isinstance(frame, pd.DataFrame):
         raise TypeError(f"Expected a pandas DataFrame as data; got {type(frame).__name__}.")
-    frame = frame.rename(columns=str) if not all(isinstance(c, str) for c in frame.columns) else frame
+    frame = (
+        frame.rename(columns=str) if not all(isinstance(c, str) for c in frame.columns) else frame
+    )
     check = check_training_table(frame, target=target, task=task)
     labelled = check.labelled
     y = labelled[target].to_numpy()

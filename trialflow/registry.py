@@ -90,6 +90,10 @@ def register_model(
     uri = tracking_uri(configured_uri)
     mlflow = _use_store(uri)
     experiment_id = _experiment_id(mlflow, uri)
+    # Integer columns are declared as doubles: a later batch with a missing value in one
+    # would otherwise break MLflow's schema enforcement.
+    ints = sample.select_dtypes("integer").columns
+    sample = sample.astype(dict.fromkeys(ints, "float64"))
     signature = infer_signature(sample, pipeline.predict(sample))
     with mlflow.start_run(experiment_id=experiment_id, run_name=name) as run:
         mlflow.log_params({k: _param_text(v) for k, v in params.items()})
@@ -110,7 +114,15 @@ def register_model(
 
 # Models are stored with skops, which on loading rebuilds only types listed as trusted, so
 # a tampered artifact cannot run arbitrary code the way an unpickled one can.
-TRUSTED_MODULES = ("trialflow.", "sklearn.", "lightgbm.", "numpy.", "pandas.", "scipy.", "collections.")
+TRUSTED_MODULES = (
+    "trialflow.",
+    "sklearn.",
+    "lightgbm.",
+    "numpy.",
+    "pandas.",
+    "scipy.",
+    "collections.",
+)
 
 
 def trusted_types(pipeline) -> list[str]:

@@ -81,7 +81,9 @@ def run_search(
             )
         except TimeoutError:
             done = set()
-        if not done and seconds_left() <= 0:
+        # Past the deadline, stop waiting, unless no trial has finished yet: a run always
+        # returns a model, so the first trial is waited for.
+        if not done and seconds_left() <= 0 and best_trial(history, data.metric) is not None:
             client.cancel(list(pending))
             for proposal in pending.values():
                 history.append(_cancelled(proposal))
@@ -137,10 +139,21 @@ def leaderboard(history: Sequence[TrialResult], metric: str) -> pd.DataFrame:
         }
         for r in history
     ]
-    frame = pd.DataFrame(rows, columns=[
-        "trial", "learner", metric, "status", "fit_seconds", "wall_seconds", "worker", "seed",
-        "config", "error",
-    ])
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "trial",
+            "learner",
+            metric,
+            "status",
+            "fit_seconds",
+            "wall_seconds",
+            "worker",
+            "seed",
+            "config",
+            "error",
+        ],
+    )
     order = sorted(
         range(len(history)),
         key=lambda i: (

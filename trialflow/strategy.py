@@ -71,9 +71,7 @@ class RandomSearch:
             elif r.status == "failed":
                 failures[r.learner] = failures.get(r.learner, 0) + 1
         usable = [
-            s
-            for s in self.portfolio
-            if s.name in best or failures.get(s.name, 0) < MAX_FAILURES
+            s for s in self.portfolio if s.name in best or failures.get(s.name, 0) < MAX_FAILURES
         ]
         return sorted(usable, key=lambda s: best.get(s.name, np.inf))
 

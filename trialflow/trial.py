@@ -64,7 +64,9 @@ def run_trial(data: TrialData, trial: TrialSpec) -> TrialResult:
     # Every worker thread runs one trial at a time, so one thread per trial keeps all cores
     # busy without oversubscription (a learner at n_jobs=-1 here is a 10-300x slowdown).
     n_jobs = 1
-    result = TrialResult(trial.trial_id, trial.learner, trial.params, trial.seed, "ok", worker=worker)
+    result = TrialResult(
+        trial.trial_id, trial.learner, trial.params, trial.seed, "ok", worker=worker
+    )
     try:
         from threadpoolctl import threadpool_limits
 

@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+from sklearn.base import clone
+from trialflow.featurizers import plan_columns
+from trialflow.learners import LEARNERS, portfolio_for
+from trialflow.learners.space import sample_config
+
+from trialflow.pipeline import aligned_proba, build_pipeline
+
+from .conftest import make_frame
+
+
+@pytest.mark.parametrize("name", sorted(LEARNERS))
+def test_learner_conformance(name):
+    """Every registered learner: valid space, default in it, fits and predicts its tasks."""
+    spec = LEARNERS[name]
+    assert spec.space and spec.tasks
+    assert set(spec.defaults) == set(spec.space)
+    for param, value in spec.defaults.items():
+        assert spec.space[param].contains(value), f"{name}.{param}={value!r} not in its space"
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        config = sample_config(spec.space, rng)
+        assert all(spec.space[p].contains(v) for p, v in config.items())
+    for task in spec.tasks:
+        frame = make_frame(task=task, n=80)
+        X, y = frame.drop(columns="target"), frame["target"].to_numpy()
+        plan = plan_columns(X, target="target", exclude={})
+        pipeline = build_pipeline(name, spec.defaults, plan, task, seed=0, n_jobs=1)
+        clone(pipeline).fit(X, y)
+        pipeline.fit(X, y)
+        prediction = pipeline.predict(X)
+        assert len(prediction) == len(X)
+        if task != "regression":
+            proba = aligned_proba(pipeline, X, sorted(set(y)))
+            assert np.allclose(proba.sum(axis=1), 1.0)
+
+
+def test_portfolio_covers_every_task_in_order():
+    assert [s.name for s in portfolio_for("binary")][:2] == ["lightgbm", "hist_gradient_boosting"]
+    assert "elastic_net" in [s.name for s in portfolio_for("regression")]
+    assert "elastic_net" not in [s.name for s in portfolio_for("multiclass")]
+
+
+def test_aligned_proba_fills_classes_a_fold_lacked():
+    frame = make_frame(task="multiclass", n=90)
+    X, y = frame.drop(columns="target"), frame["target"].to_numpy()
+    keep = y != "low"
+    plan = plan_columns(X, target="target", exclude={})
+    pipeline = build_pipeline(
+        "logistic_regression", {"C": 1.0}, plan, "multiclass", seed=0, n_jobs=1
+    )
+    pipeline.fit(X[keep], y[keep])
+    proba = aligned_proba(pipeline, X, ["high", "low", "mid"])
+    assert proba.shape == (90, 3)
+    assert (proba[:, 1] == 0).all()

@@ -1,0 +1,141 @@
+import time
+
+import numpy as np
+import pytest
+from distributed import Client, LocalCluster
+from trialflow.featurizers import plan_columns
+from trialflow.learners import LEARNERS, portfolio_for
+from trialflow.learners.space import Float
+from trialflow.learners.spec import LearnerSpec
+
+from trialflow.budget import Budget
+from trialflow.folds import make_folds
+from trialflow.search import best_trial, leaderboard, run_search
+from trialflow.strategy import RandomSearch
+from trialflow.trial import TrialData, TrialResult, TrialSpec, run_trial
+
+from .conftest import make_frame
+
+
+@pytest.fixture(scope="module")
+def client():
+    # Threads in one process keep these unit tests fast; the integration test uses processes.
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+def trial_data(task="binary", metric="roc_auc", n=120) -> TrialData:
+    frame = make_frame(task=task, n=n)
+    X, y = frame.drop(columns="target"), frame["target"].to_numpy()
+    classes = None if task == "regression" else sorted(set(y))
+    return TrialData(
+        X=X,
+        y=y,
+        folds=make_folds(y, task=task, n_folds=3, seed=0),
+        task=task,
+        metric=metric,
+        plan=plan_columns(X, target="target", exclude={}),
+        classes=classes,
+        token="t",
+    )
+
+
+def test_strategy_proposes_defaults_first_then_seeded_random():
+    portfolio = portfolio_for("binary")
+    first = RandomSearch(portfolio, seed=1, greater_is_better=True)
+    proposals = [first.propose(i, [], seconds_left=100) for i in range(len(portfolio))]
+    assert [p.learner for p in proposals] == [s.name for s in portfolio]
+    assert all(p.params == s.defaults for p, s in zip(proposals, portfolio, strict=True))
+    history = [
+        TrialResult(i, p.learner, p.params, 1, "ok", score=0.5 + i / 100, wall_seconds=0.1)
+        for i, p in enumerate(proposals)
+    ]
+    again = RandomSearch(portfolio, seed=1, greater_is_better=True)
+    for i in range(len(portfolio)):
+        again.propose(i, [], seconds_left=100)
+    a = [first.propose(10 + i, history, seconds_left=100) for i in range(5)]
+    b = [again.propose(10 + i, history, seconds_left=100) for i in range(5)]
+    assert a == b
+
+
+def test_strategy_skips_configurations_that_do_not_fit_the_time_left():
+    spec = LEARNERS["lightgbm"]
+    strategy = RandomSearch([spec], seed=0, greater_is_better=True)
+    strategy.propose(0, [], seconds_left=100)
+    slow = [
+        TrialResult(0, "lightgbm", {"n_estimators": 100}, 0, "ok", score=0.8, wall_seconds=50.0)
+    ]
+    assert strategy.propose(1, slow, seconds_left=1.0) is None
+    assert strategy.propose(1, slow, seconds_left=10_000) is not None
+
+
+@pytest.mark.parametrize(
+    ("task", "metric"), [("binary", "roc_auc"), ("multiclass", "log_loss"), ("regression", "r2")]
+)
+def test_run_trial_cross_validates(task, metric):
+    data = trial_data(task, metric)
+    spec = LEARNERS["lightgbm"]
+    result = run_trial(data, TrialSpec(0, "lightgbm", spec.defaults, 0))
+    assert result.status == "ok", result.error
+    assert len(result.fold_scores) == 3
+    assert result.score == pytest.approx(np.mean(result.fold_scores))
+    assert result.fit_seconds > 0
+
+
+def test_a_broken_configuration_is_a_failed_trial():
+    result = run_trial(trial_data(), TrialSpec(0, "lightgbm", {"num_leaves": -5}, 0))
+    assert result.status == "failed"
+    assert "num_leaves" in result.error
+
+
+def test_search_respects_max_trials_and_ranks(client):
+    data = trial_data()
+    strategy = RandomSearch(portfolio_for("binary"), seed=0, greater_is_better=True)
+    seen = []
+    history = run_search(
+        client,
+        data,
+        strategy,
+        budget=Budget.starting_now(120),
+        max_trials=7,
+        on_result=lambda r, h: seen.append(r.trial_id),
+    )
+    assert len(history) == 7 == len(seen)
+    board = leaderboard(history, "roc_auc")
+    assert board["rank"].tolist() == list(range(1, 8))
+    ok = board[board["status"] == "ok"]
+    assert ok["roc_auc"].is_monotonic_decreasing
+    assert board.iloc[0]["trial"] == best_trial(history, "roc_auc").trial_id
+
+
+def test_search_stops_at_the_budget_but_keeps_the_first_trial(client):
+    data = trial_data()
+    strategy = RandomSearch(portfolio_for("binary"), seed=0, greater_is_better=True)
+    started = time.time()
+    history = run_search(client, data, strategy, budget=Budget.starting_now(0.5))
+    assert time.time() - started < 15
+    assert best_trial(history, "roc_auc") is not None
+
+
+def test_failing_learner_does_not_stop_the_search(client, monkeypatch):
+    def explode(task, params, seed, n_jobs):
+        raise RuntimeError("this learner is broken")
+
+    broken = LearnerSpec("broken", ("binary",), explode, {"a": Float(0, 1)}, {"a": 0.5})
+    monkeypatch.setitem(LEARNERS, "broken", broken)
+    strategy = RandomSearch(
+        [broken, LEARNERS["linear" if "linear" in LEARNERS else "logistic_regression"]],
+        seed=0,
+        greater_is_better=True,
+    )
+    history = run_search(
+        client, trial_data(), strategy, budget=Budget.starting_now(60), max_trials=4
+    )
+    failed = [r for r in history if r.status == "failed"]
+    assert failed and all("this learner is broken" in r.error for r in failed)
+    assert best_trial(history, "roc_auc").learner == "logistic_regression"

@@ -1,0 +1,227 @@
+"""The `trialflow` command. Its train options are generated from TrainConfig's fields, so the
+CLI, the Python API, deployments and the Prefect UI share one definition of every parameter."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import types
+import typing
+from collections.abc import Sequence
+
+# Contract names that differ from the config field names.
+OPTION_NAMES = {"model_name": "--name", "mlflow_tracking_uri": "--mlflow-uri"}
+EXIT_USAGE, EXIT_ERROR, EXIT_INTERNAL = 2, 1, 3
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    _quiet_libraries(verbose=args.verbose)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print("\nInterrupted; nothing was registered by this run.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # reported as one paragraph; --verbose shows the traceback
+        return _report_error(exc, verbose=args.verbose)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trialflow",
+        description="AutoML on Prefect + Dask: train, register and score models on tables.",
+    )
+    parser.set_defaults(command=None, verbose=False)
+    commands = parser.add_subparsers(title="commands")
+
+    train = commands.add_parser(
+        "train",
+        help="search for the best model for a table and register it",
+        description="Validate DATA, featurize it, search learners on Dask within the time "
+        "budget, refit the best, explain it and register it in MLflow. Prints the leaderboard.",
+    )
+    train.add_argument("data", metavar="DATA", help=_field_help("data"))
+    _add_config_options(train)
+    _add_common(train)
+    train.add_argument("--no-progress", action="store_true", help="do not draw a progress bar")
+    train.set_defaults(command="train", run=_run_train)
+
+    predict = commands.add_parser(
+        "predict",
+        help="score a table with a registered model",
+        description="Score DATA with MODEL (NAME, NAME/VERSION or NAME@ALIAS) and write one "
+        "row per input row, in input order: `prediction`, plus `proba_<class>` per class.",
+    )
+    predict.add_argument("model", metavar="MODEL", help="NAME, NAME/VERSION or NAME@ALIAS")
+    predict.add_argument("data", metavar="DATA", help="a .csv or .parquet file to score")
+    predict.add_argument(
+        "--output", "-o", required=True, metavar="OUT", help="output file (.csv or .parquet)"
+    )
+    predict.add_argument("--mlflow-uri", default="", help=_field_help("mlflow_tracking_uri"))
+    _add_common(predict)
+    predict.set_defaults(command="predict", run=_run_predict)
+    return parser
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--verbose", "-v", action="store_true", help="show Prefect's logs and full tracebacks"
+    )
+
+
+def _field_help(name: str) -> str:
+    from trialflow.config import TrainConfig
+
+    return TrainConfig.model_fields[name].description or ""
+
+
+def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    from trialflow.config import TrainConfig
+
+    for name, field in TrainConfig.model_fields.items():
+        if name == "data":
+            continue
+        option = OPTION_NAMES.get(name, "--" + name.replace("_", "-"))
+        kind, choices, is_list = _option_type(field.annotation)
+        default = None if field.is_required() else field.get_default(call_default_factory=True)
+        shown = "" if default in (None, "", []) else f" (default: {default})"
+        kwargs: dict = {"dest": name, "help": (field.description or "") + shown}
+        if is_list:
+            kwargs |= {"nargs": "+", "metavar": "COL", "default": None}
+        else:
+            kwargs |= {"type": kind, "default": None}
+            if choices:
+                kwargs["choices"] = choices
+            else:
+                kwargs["metavar"] = name.upper()
+        if field.is_required():
+            kwargs["required"] = True
+        parser.add_argument(option, **kwargs)
+
+
+def _option_type(annotation) -> tuple[type, list | None, bool]:
+    """(argparse type, choices, is a list) for a config field's annotation."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType) and len(args) == 1:
+        return _option_type(args[0])
+    if origin is typing.Literal:
+        return str, list(args), False
+    if origin is list:
+        return str, None, True
+    return annotation, None, False
+
+
+def _config_from_args(args: argparse.Namespace):
+    from trialflow.config import TrainConfig
+
+    values = {
+        name: getattr(args, name)
+        for name in TrainConfig.model_fields
+        if getattr(args, name, None) is not None
+    }
+    return TrainConfig(**values)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from trialflow.api import train
+    from trialflow.cli_output import TrainProgress, print_train_result
+
+    started = time.time()
+    config = _config_from_args(args)
+    if not args.verbose:
+        _silence_prefect_console()
+    with TrainProgress(config, enabled=not args.no_progress and not args.verbose):
+        result = train(config=config, started=started)
+    print_train_result(result, wall_seconds=time.time() - started)
+    return 0
+
+
+def _run_predict(args: argparse.Namespace) -> int:
+    from trialflow.api import predict
+    from trialflow.scoring import check_output_path, write_atomically
+
+    check_output_path(args.output)
+    scored = predict(args.model, args.data, tracking_uri=args.mlflow_uri)
+    path = write_atomically(scored, args.output)
+    print(f"Wrote {len(scored)} predictions to {path}.")
+    return 0
+
+
+def _quiet_libraries(*, verbose: bool) -> None:
+    """Keep the terminal for trialflow's own output; the logs still reach Prefect's API."""
+    from trialflow.home import configure_environment
+
+    configure_environment()
+    if not verbose:
+        # Prefect re-reads this whenever it sets up logging again, as it does per flow run.
+        os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "CRITICAL"
+        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+        import warnings
+
+        warnings.filterwarnings("ignore", category=UserWarning)
+        warnings.filterwarnings("ignore", category=FutureWarning)
+
+
+def _silence_prefect_console() -> None:
+    """Prefect echoes its logs, tracebacks included, to the terminal; trialflow reports errors
+    itself, so its console handlers only pass what is critical."""
+    import logging
+
+    from prefect.logging.configuration import ensure_logging_setup
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    ensure_logging_setup()
+    loggers = [logging.getLogger(), *map(logging.getLogger, logging.root.manager.loggerDict)]
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", []):
+            if isinstance(handler, PrefectConsoleHandler):
+                handler.setLevel(logging.CRITICAL)
+
+
+def _report_error(exc: Exception, *, verbose: bool) -> int:
+    from pydantic import ValidationError
+
+    from trialflow.errors import TrialflowError
+
+    if verbose:
+        import traceback
+
+        traceback.print_exception(exc)
+    if isinstance(exc, ValidationError):
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors()
+        )
+        print(f"error: invalid configuration: {problems}", file=sys.stderr)
+        return EXIT_USAGE
+    if isinstance(exc, TrialflowError):
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    print(
+        f"error: trialflow stopped on an unexpected {type(exc).__name__}: {exc}. "
+        "Nothing was registered by this run. Re-run with --verbose for the full traceback "
+        "and report it with the command you ran.",
+        file=sys.stderr,
+    )
+    return EXIT_INTERNAL
+
+
+def console() -> None:
+    """The console script: run, then exit without the interpreter's final collection."""
+    code = main()
+    # That last garbage collection over Prefect's, MLflow's and GE's objects takes ~2.4 s;
+    # nothing left needs collecting at exit, so skip it.
+    import gc
+
+    gc.freeze()
+    raise SystemExit(code)
+
+
+if __name__ == "__main__":
+    console()

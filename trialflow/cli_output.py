@@ -1,0 +1,114 @@
+"""What `trialflow train` shows: a progress bar while it runs, then the leaderboard."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from trialflow import progress
+
+stderr = Console(stderr=True)
+stdout = Console()
+
+
+class TrainProgress:
+    """A progress bar over the time budget, with the stage, trial count and best score."""
+
+    def __init__(self, config, *, enabled: bool = True):
+        self.config = config
+        self.enabled = enabled and stderr.is_terminal
+        self._stage = "starting Prefect and Dask"
+        self._trials = "trials 0"
+        self._best = ""
+        self._stop = threading.Event()
+
+    def __enter__(self) -> TrainProgress:
+        if not self.enabled:
+            self._listening = progress.listening(self._print_event)
+            self._listening.__enter__()
+            return self
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=stderr,
+            transient=True,
+        )
+        self._task = self._progress.add_task(self._stage, total=self.config.time_budget, detail="")
+        self._started = time.time()
+        self._progress.__enter__()
+        self._listening = progress.listening(self._on_event)
+        self._listening.__enter__()
+        self._ticker = threading.Thread(target=self._tick, daemon=True)
+        self._ticker.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._listening.__exit__(*exc)
+        if self.enabled:
+            self._ticker.join(timeout=1)
+            self._progress.__exit__(*exc)
+
+    def _on_event(self, event: str, payload: dict) -> None:
+        if event == "stage":
+            self._stage = payload["name"]
+        elif event == "trial":
+            limit = f"/{self.config.max_trials}" if self.config.max_trials else ""
+            self._trials = f"trials {payload['done']}{limit}"
+            if payload["best"] is not None:
+                self._best = f"best {payload['metric']} {payload['best']:.4f}"
+        self._refresh()
+
+    def _print_event(self, event: str, payload: dict) -> None:
+        # Without a terminal (CI, logs) one line per stage beats a redrawn bar.
+        if event == "stage":
+            stderr.print(f"[{payload['name']}]", highlight=False)
+        elif event == "task":
+            stderr.print(f"task: {payload['task']} ({payload['reason']})", highlight=False)
+
+    def _refresh(self) -> None:
+        elapsed = min(time.time() - self._started, self.config.time_budget)
+        detail = "  ".join(x for x in (self._trials, self._best) if x)
+        self._progress.update(self._task, completed=elapsed, description=self._stage, detail=detail)
+
+    def _tick(self) -> None:
+        while not self._stop.wait(0.25):
+            self._refresh()
+
+
+def print_train_result(result, *, wall_seconds: float, top: int = 15) -> None:
+    board = result.leaderboard
+    table = Table(title=f"Leaderboard: {result.metric} ({result.task}), {len(board)} trials")
+    for column in ("rank", "learner", result.metric, "status", "fit s", "worker", "config"):
+        table.add_column(column, overflow="fold")
+    for _, row in board.head(top).iterrows():
+        score = row[result.metric]
+        table.add_row(
+            str(row["rank"]),
+            row["learner"],
+            "" if score != score or score is None else f"{score:.4f}",
+            row["status"],
+            f"{row['fit_seconds']:.2f}",
+            row["worker"].rsplit(":", 1)[-1] if row["worker"] else "",
+            _short(row["config"] if row["status"] == "ok" else row["error"]),
+        )
+    stdout.print(table)
+    stdout.print(f"Task: {result.task} ({result.task_reason}).", highlight=False)
+    stdout.print(
+        f"Registered model: {result.model_name} version {result.model_version} "
+        f"(predict with: trialflow predict {result.model_name}/{result.model_version} DATA "
+        "--output OUT)",
+        highlight=False,
+    )
+    split = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
+    stdout.print(f"Wall clock: {wall_seconds:.1f} s ({split}).", highlight=False)
+
+
+def _short(text: str, width: int = 90) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
