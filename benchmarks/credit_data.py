@@ -44,9 +44,16 @@ def main() -> None:
         train.to_csv(data, index=False)
         env = {**os.environ, "TRIALFLOW_HOME": os.environ.get("TRIALFLOW_HOME", tmp)}
         command = [
-            str(Path(sys.executable).with_name("trialflow")), "train", str(data),
-            "--target", table.target, "--time-budget", str(args.budget),
-            "--name", "bench-credit", "--no-progress",
+            str(Path(sys.executable).with_name("trialflow")),
+            "train",
+            str(data),
+            "--target",
+            table.target,
+            "--time-budget",
+            str(args.budget),
+            "--name",
+            "bench-credit",
+            "--no-progress",
         ]
         started = time.perf_counter()
         run = subprocess.run(command, capture_output=True, text=True, env=env)

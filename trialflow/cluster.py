@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -19,6 +20,9 @@ from trialflow.errors import ConfigError
 logger = logging.getLogger(__name__)
 
 _prestarted: dict[int, Future] = {}
+# Seconds the most recent local cluster took to start, its learners imported (a figure the
+# benchmarks report as orchestration overhead).
+last_start_seconds: float | None = None
 _prestart_lock = threading.Lock()
 
 
@@ -28,8 +32,10 @@ def default_worker_count() -> int:
 
 def start_local_cluster(n_workers: int):
     """A LocalCluster of single-threaded worker processes on loopback, learners imported."""
+    global last_start_seconds
     from distributed import Client, LocalCluster
 
+    started = time.perf_counter()
     cluster = LocalCluster(
         n_workers=n_workers,
         threads_per_worker=1,
@@ -40,6 +46,7 @@ def start_local_cluster(n_workers: int):
     )
     with Client(cluster) as client:
         client.run(_import_learners)
+    last_start_seconds = round(time.perf_counter() - started, 3)
     return cluster
 
 
