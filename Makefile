@@ -26,3 +26,22 @@ lint: install-test
 
 test: lint
 	$(BIN)/python -m pytest
+
+# make bench-env - the optional benchmark environment: trialflow plus the peer AutoML systems
+# (FLAML, AutoGluon) in .bench-venv, kept apart so their pins never touch .venv.
+BENCH_VENV ?= .bench-venv
+BENCH_BIN = $(BENCH_VENV)/bin
+
+.PHONY: bench-env
+bench-env:
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_BIN)/pip install --quiet --upgrade pip
+	# torch first and pinned to the CPU build: unpinned, a resolver may pull GBs of CUDA wheels.
+	$(BENCH_BIN)/pip install --quiet torch==2.13.0
+	# One resolve, torch still pinned, so trialflow's own pins (pandas<3, fastapi<0.151) hold.
+	# flaml[automl] is spelled out without its `xgboost<3`: that distribution (a CUDA build plus
+	# nvidia-nccl-cu12, ~800 MB) and AutoGluon's `xgboost-cpu` both write site-packages/xgboost/
+	# and clobber each other; xgboost-cpu 2.1.x satisfies both packages' version ranges.
+	$(BENCH_BIN)/pip install --quiet torch==2.13.0 -e . flaml "xgboost-cpu>=2.1.1,<3" \
+		lightgbm scipy pandas scikit-learn "autogluon.tabular[lightgbm,catboost,xgboost]" \
+		psutil matplotlib

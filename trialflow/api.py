@@ -60,8 +60,10 @@ def start_services(config: TrainConfig) -> None:
     """Start what the run will need, in the background: Prefect's API, the local Dask
     cluster, the MLflow store and Great Expectations' import."""
     configure_environment()
-    from trialflow import cluster, prefect_api
+    from trialflow import cluster, prefect_api, prefect_server
 
+    # A server started with `trialflow server start` saves the ephemeral API's start-up.
+    prefect_server.adopt_running()
     prefect_api.start_in_background()
     if not config.dask_address:
         cluster.prestart_local_cluster(config.n_workers)

@@ -66,6 +66,18 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--mlflow-uri", default="", help=_field_help("mlflow_tracking_uri"))
     _add_common(predict)
     predict.set_defaults(command="predict", run=_run_predict)
+
+    server = commands.add_parser(
+        "server",
+        help="start, stop or show the local Prefect server runs reuse",
+        description="A Prefect server under the project home, on 127.0.0.1, with the Prefect "
+        "UI. While it runs, `trialflow train` uses it instead of starting Prefect's ephemeral "
+        "API each time (6-13 s saved per run).",
+    )
+    server.add_argument("action", choices=["start", "stop", "status"])
+    server.add_argument("--port", type=int, default=None, help="port for start (default 4200)")
+    _add_common(server)
+    server.set_defaults(command="server", run=_run_server)
     return parser
 
 
@@ -154,11 +166,30 @@ def _run_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_server(args: argparse.Namespace) -> int:
+    from trialflow import prefect_server
+
+    if args.action == "start":
+        url = prefect_server.start(args.port)
+        print(f"Prefect server running at {url} (UI: {url.removesuffix('/api')}).")
+    elif args.action == "stop":
+        stopped = prefect_server.stop()
+        print("Prefect server stopped." if stopped else "No trialflow Prefect server was running.")
+    else:
+        url = prefect_server.running_url()
+        print(f"Prefect server running at {url}." if url else "No Prefect server running.")
+        return 0 if url else 1
+    return 0
+
+
 def _quiet_libraries(*, verbose: bool) -> None:
     """Keep the terminal for trialflow's own output; the logs still reach Prefect's API."""
+    from trialflow import prefect_server
     from trialflow.home import configure_environment
 
     configure_environment()
+    # Before anything imports Prefect, which reads its API URL once, at import.
+    prefect_server.adopt_running()
     if not verbose:
         # Prefect re-reads this whenever it sets up logging again, as it does per flow run.
         os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "CRITICAL"

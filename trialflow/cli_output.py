@@ -12,7 +12,8 @@ from rich.table import Table
 from trialflow import progress
 
 stderr = Console(stderr=True)
-stdout = Console()
+# Off a terminal (pipes, CI logs) rich would wrap at 80 columns; the table needs more.
+stdout = Console(width=None if Console().is_terminal else 160)
 
 
 class TrainProgress:
@@ -96,7 +97,7 @@ def print_train_result(result, *, wall_seconds: float, top: int = 15) -> None:
             row["status"],
             f"{row['fit_seconds']:.2f}",
             row["worker"].rsplit(":", 1)[-1] if row["worker"] else "",
-            _short(row["config"] if row["status"] == "ok" else row["error"]),
+            _config_text(row["config"]) if row["status"] == "ok" else _short(row["error"]),
         )
     stdout.print(table)
     stdout.print(f"Task: {result.task} ({result.task_reason}).", highlight=False)
@@ -108,6 +109,17 @@ def print_train_result(result, *, wall_seconds: float, top: int = 15) -> None:
     )
     split = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
     stdout.print(f"Wall clock: {wall_seconds:.1f} s ({split}).", highlight=False)
+
+
+def _config_text(config_json: str) -> str:
+    """`name=value` pairs with 3 significant digits: readable, and the full values are in
+    the leaderboard the run registered."""
+    import json
+
+    params = json.loads(config_json)
+    return " ".join(
+        f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items()
+    )
 
 
 def _short(text: str, width: int = 90) -> str:

@@ -6,7 +6,6 @@ process starts, it overlaps with the Dask cluster start-up and the heavy imports
 
 from __future__ import annotations
 
-import os
 import threading
 
 _started: threading.Thread | None = None
@@ -14,9 +13,10 @@ _error: list[BaseException] = []
 
 
 def uses_ephemeral_api() -> bool:
+    # Prefect's settings, not os.environ: Prefect reads the environment once, at import.
     from prefect.settings import PREFECT_API_URL
 
-    return not (os.environ.get("PREFECT_API_URL") or PREFECT_API_URL.value())
+    return not PREFECT_API_URL.value()
 
 
 def start_in_background() -> None:
