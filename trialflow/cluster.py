@@ -113,7 +113,7 @@ def connect(address: str):
     from distributed import Client
 
     try:
-        return Client(address, timeout=20, set_as_default=False)
+        return Client(address, timeout=10, set_as_default=False)
     except (OSError, TimeoutError) as exc:
         raise ConfigError(
             f"Could not reach a Dask scheduler at {address!r} ({exc}). Start one with "
