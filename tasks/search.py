@@ -60,6 +60,7 @@ def search(
         n_folds=config.cv_folds,
         seed=config.seed,
         max_trials=config.max_trials,
+        deterministic=config.deterministic,
         scheduler_address=scheduler_address,
         budget=Budget(deadline),
         on_result=report,

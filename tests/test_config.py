@@ -44,3 +44,9 @@ def test_model_name_defaults_to_the_data_name():
 def test_config_round_trips_through_json_as_deployments_send_it():
     config = TrainConfig(target="y", data="x.csv", sensitive=["a"], max_trials=3)
     assert TrainConfig.model_validate_json(config.model_dump_json()) == config
+
+
+def test_deterministic_mode_needs_a_trial_count():
+    with pytest.raises(ValidationError, match="needs 'max_trials'"):
+        TrainConfig(target="y", deterministic=True)
+    assert TrainConfig(target="y", deterministic=True, max_trials=5).local_workers() == 1

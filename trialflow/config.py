@@ -50,6 +50,14 @@ class TrainConfig(BaseModel):
     sensitive: list[str] = Field(
         default_factory=list, description="Sensitive columns, reported on for fairness."
     )
+    deterministic: bool = Field(
+        default=False,
+        description=(
+            "Reproducible mode: one worker running one trial at a time, stopping after "
+            "max_trials rather than at the time budget; same data, config and seed give the "
+            "same leaderboard and predictions."
+        ),
+    )
     dask_address: str = Field(
         default="",
         description="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (empty = local cluster).",
@@ -89,6 +97,19 @@ class TrainConfig(BaseModel):
         if self.metric is not None and self.task != "auto":
             METRICS[self.metric].check_task(self.task)
         return self
+
+    @model_validator(mode="after")
+    def _deterministic_counts_trials(self) -> TrainConfig:
+        if self.deterministic and self.max_trials is None:
+            raise ValueError(
+                "The 'deterministic' parameter needs 'max_trials': a reproducible run stops "
+                "after a number of trials, not at a time."
+            )
+        return self
+
+    def local_workers(self) -> int | None:
+        """Worker processes for the local cluster (None: one per core)."""
+        return 1 if self.deterministic else self.n_workers
 
     def resolved_metric(self, task: str) -> str:
         """The metric to use once the task is known."""

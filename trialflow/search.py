@@ -15,6 +15,9 @@ from trialflow.trial import TrialData, TrialResult, TrialSpec, run_trial
 
 # The final refit fits on all rows (k/(k-1) of a fold) in one go; keep a margin on top.
 REFIT_MARGIN = 1.5
+# Longest single wait for a trial before the loop looks again (deterministic runs have no
+# deadline, and Dask's timeouts must be finite).
+MAX_WAIT = 600.0
 
 
 def estimate_refit_seconds(best: TrialResult | None, n_folds: int) -> float:
@@ -37,9 +40,13 @@ def run_search(
     *,
     budget: Budget,
     max_trials: int | None = None,
+    sequential: bool = False,
     on_result: Callable[[TrialResult, Sequence[TrialResult]], None] | None = None,
 ) -> list[TrialResult]:
     """Run trials on the client's workers; returns every trial, finished or cancelled.
+
+    ``sequential`` runs one trial at a time, so the history each proposal sees, and with it
+    the whole search, depends only on the seed.
 
     The data is scattered to every worker once; each trial ships only its small spec.
     New trials start only while the time left (after reserving the refit of the best
@@ -49,7 +56,7 @@ def run_search(
     from distributed import wait
 
     data_future = client.scatter(data, broadcast=True, hash=False)
-    slots = max(1, sum(client.nthreads().values()))
+    slots = 1 if sequential else max(1, sum(client.nthreads().values()))
     run_key = uuid.uuid4().hex[:8]
     pending: dict = {}
     history: list[TrialResult] = []
@@ -77,7 +84,9 @@ def run_search(
             break
         try:
             done, _ = wait(
-                list(pending), timeout=max(0.1, seconds_left()), return_when="FIRST_COMPLETED"
+                list(pending),
+                timeout=min(max(0.1, seconds_left()), MAX_WAIT),
+                return_when="FIRST_COMPLETED",
             )
         except TimeoutError:
             done = set()
@@ -176,6 +185,7 @@ def search_trials(
     n_folds: int,
     seed: int,
     max_trials: int | None,
+    deterministic: bool = False,
     scheduler_address: str,
     budget: Budget,
     on_result: Callable[[TrialResult, Sequence[TrialResult]], None] | None = None,
@@ -205,7 +215,13 @@ def search_trials(
     try:
         with client.as_current():
             return run_search(
-                client, data, strategy, budget=budget, max_trials=max_trials, on_result=on_result
+                client,
+                data,
+                strategy,
+                budget=budget,
+                max_trials=max_trials,
+                sequential=deterministic,
+                on_result=on_result,
             )
     finally:
         client.close()
