@@ -9,6 +9,13 @@ from contextlib import contextmanager
 import pandas as pd
 from prefect import flow
 from prefect.runtime import flow_run
+
+from trialflow.budget import Budget
+from trialflow.cluster import dask_cluster
+from trialflow.config import TrainConfig
+from trialflow.errors import SearchError
+from trialflow.result import TrainResult
+from trialflow.search import best_trial, leaderboard
 from trialflow.tasks.explain import explain
 from trialflow.tasks.featurize import plan_features
 from trialflow.tasks.load import load_and_check
@@ -17,13 +24,6 @@ from trialflow.tasks.refit import refit
 from trialflow.tasks.register import register
 from trialflow.tasks.search import search
 from trialflow.tasks.select import select_learners
-
-from trialflow.budget import Budget
-from trialflow.cluster import dask_cluster
-from trialflow.config import TrainConfig
-from trialflow.errors import SearchError
-from trialflow.result import TrainResult
-from trialflow.search import best_trial, leaderboard
 
 
 @flow(name="automl", version="0.1.0")
@@ -44,7 +44,7 @@ def automl(
     with _timed(timings, "load"):
         table = load_and_check(config, frame)
         plan = plan_features(table, config)
-        learners = select_learners(table.task)
+        learners = select_learners(table.task, config.learners)
     metric = config.resolved_metric(table.task)
 
     with (

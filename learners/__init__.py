@@ -5,6 +5,7 @@ Order matters: it is the portfolio order, strongest first on typical tables.
 
 from __future__ import annotations
 
+from trialflow.errors import ConfigError
 from trialflow.learners.forests import EXTRA_TREES, RANDOM_FOREST
 from trialflow.learners.hist_gradient_boosting import HIST_GRADIENT_BOOSTING
 from trialflow.learners.lightgbm import LIGHTGBM
@@ -30,9 +31,37 @@ def get_learner(name: str) -> LearnerSpec:
     return LEARNERS[name]
 
 
-def portfolio_for(task: str) -> list[LearnerSpec]:
-    """The learners that support ``task``, in portfolio order."""
-    return [spec for spec in LEARNERS.values() if spec.supports(task)]
+def register_learner(spec: LearnerSpec) -> LearnerSpec:
+    """Make a learner known to the search; a user's learner registers the same way."""
+    known = LEARNERS.get(spec.name)
+    if known is not None and known.source != spec.source:
+        raise ConfigError(
+            f"A learner named {spec.name!r} is already registered"
+            f"{f' from {known.source!r}' if known.source else ' (built in)'}; rename yours."
+        )
+    LEARNERS[spec.name] = spec
+    return spec
 
 
-__all__ = ["LEARNERS", "LearnerSpec", "get_learner", "portfolio_for"]
+def use_learners(paths) -> list[LearnerSpec]:
+    """Load and register users' learners by import path (idempotent; runs on workers too)."""
+    from trialflow.learners.user import load_learner
+
+    by_source = {spec.source: spec for spec in LEARNERS.values() if spec.source}
+    return [by_source.get(path) or register_learner(load_learner(path)) for path in paths]
+
+
+def portfolio_for(task: str, user_learners=()) -> list[LearnerSpec]:
+    """The built-in learners, then the given users' learners, that support ``task``."""
+    built_in = [spec for spec in LEARNERS.values() if not spec.source]
+    return [spec for spec in [*built_in, *use_learners(user_learners)] if spec.supports(task)]
+
+
+__all__ = [
+    "LEARNERS",
+    "LearnerSpec",
+    "get_learner",
+    "portfolio_for",
+    "register_learner",
+    "use_learners",
+]

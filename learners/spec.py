@@ -29,6 +29,8 @@ class LearnerSpec:
     categorical_encoding: str = "native"
     description: str = ""
     fixed: dict[str, Any] = field(default_factory=dict)
+    # Import path (package.module:NAME) of a user's learner, so workers can load it too.
+    source: str = ""
 
     def supports(self, task: str) -> bool:
         return task in self.tasks

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 from prefect import get_run_logger
-from trialflow.featurizers import ColumnPlan
-from trialflow.tasks.step import step
 
 from trialflow import progress
 from trialflow.explain import permutation_importance
+from trialflow.featurizers import ColumnPlan
 from trialflow.loading import TrainingTable
+from trialflow.tasks.step import step
 
 
 @step("explain")

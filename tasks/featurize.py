@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from prefect import get_run_logger
-from trialflow.featurizers import ColumnPlan, plan_columns
-from trialflow.tasks.step import step
 
 from trialflow import progress
 from trialflow.config import TrainConfig
+from trialflow.featurizers import ColumnPlan, plan_columns
 from trialflow.loading import TrainingTable
+from trialflow.tasks.step import step
 
 
 @step("featurize")

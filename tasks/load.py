@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 from prefect import get_run_logger
-from trialflow.tasks.step import step
 
 from trialflow import progress
 from trialflow.config import TrainConfig
 from trialflow.loading import TrainingTable, load_training_table
+from trialflow.tasks.step import step
 
 
 @step("load-and-check")

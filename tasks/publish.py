@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from trialflow.tasks.step import step
 
 from trialflow.registry import RegisteredModel
+from trialflow.tasks.step import step
 
 
 @step("publish")

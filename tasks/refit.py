@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from prefect import get_run_logger
 from sklearn.pipeline import Pipeline
-from trialflow.featurizers import ColumnPlan
-from trialflow.tasks.step import step
 
 from trialflow import progress
+from trialflow.featurizers import ColumnPlan
 from trialflow.loading import TrainingTable
 from trialflow.refit import refit_best
+from trialflow.tasks.step import step
 from trialflow.trial import TrialResult
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pandas as pd
 from prefect import get_run_logger
 from prefect.runtime import flow_run
-from trialflow.featurizers import ColumnPlan
-from trialflow.tasks.step import step
 
 from trialflow import progress
 from trialflow.config import TrainConfig
+from trialflow.featurizers import ColumnPlan
 from trialflow.loading import TrainingTable
 from trialflow.registry import RegisteredModel, register_model
+from trialflow.tasks.step import step
 from trialflow.trial import TrialResult
 
 
@@ -59,6 +59,8 @@ def register(
             "feature_importance.csv": importance,
             "column_plan.csv": plan.to_frame(),
         },
+        # The user named these learners' modules, so the types they define are trusted.
+        trusted_modules=tuple(path.partition(":")[0] for path in config.learners),
     )
     get_run_logger().info("Registered %s version %s.", registered.name, registered.version)
     return registered

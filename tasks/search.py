@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from prefect import get_run_logger
-from trialflow.featurizers import ColumnPlan
-from trialflow.tasks.step import step
 
 from trialflow import progress
 from trialflow.budget import Budget
 from trialflow.config import TrainConfig
+from trialflow.featurizers import ColumnPlan
 from trialflow.loading import TrainingTable
 from trialflow.search import best_trial, search_trials
+from trialflow.tasks.step import step
 from trialflow.trial import TrialResult
 
 
@@ -60,6 +60,7 @@ def search(
         n_folds=config.cv_folds,
         seed=config.seed,
         max_trials=config.max_trials,
+        user_learners=config.learners,
         deterministic=config.deterministic,
         scheduler_address=scheduler_address,
         budget=Budget(deadline),

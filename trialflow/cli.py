@@ -12,7 +12,11 @@ import typing
 from collections.abc import Sequence
 
 # Contract names that differ from the config field names.
-OPTION_NAMES = {"model_name": "--name", "mlflow_tracking_uri": "--mlflow-uri"}
+OPTION_NAMES = {
+    "model_name": "--name",
+    "mlflow_tracking_uri": "--mlflow-uri",
+    "learners": "--learner",
+}
 EXIT_USAGE, EXIT_ERROR, EXIT_INTERNAL = 2, 1, 3
 
 
@@ -105,7 +109,9 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
         shown = "" if default in (None, "", []) else f" (default: {default})"
         kwargs: dict = {"dest": name, "help": (field.description or "") + shown}
         if is_list:
-            kwargs |= {"nargs": "+", "metavar": "COL", "default": None}
+            # Repeatable, and several values per use: --sensitive a b --sensitive c.
+            metavar = "PATH" if name == "learners" else "COL"
+            kwargs |= {"nargs": "+", "action": "extend", "metavar": metavar, "default": None}
         else:
             kwargs |= {"type": kind, "default": None}
             if choices:

@@ -50,6 +50,13 @@ class TrainConfig(BaseModel):
     sensitive: list[str] = Field(
         default_factory=list, description="Sensitive columns, reported on for fairness."
     )
+    learners: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Your own learners, as package.module:NAME: a LearnerSpec or a scikit-learn "
+            "estimator; they compete in the same search."
+        ),
+    )
     deterministic: bool = Field(
         default=False,
         description=(

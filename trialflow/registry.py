@@ -79,6 +79,7 @@ def register_model(
     metrics: dict[str, float],
     tags: dict[str, str],
     tables: dict[str, pd.DataFrame],
+    trusted_modules: tuple[str, ...] = (),
 ) -> RegisteredModel:
     """Log the fitted pipeline with its signature, params, metrics and tables; register it.
 
@@ -106,7 +107,7 @@ def register_model(
             name="model",
             signature=signature,
             pip_requirements=_requirements(),
-            skops_trusted_types=trusted_types(pipeline),
+            skops_trusted_types=trusted_types(pipeline, extra_modules=trusted_modules),
         )
     version = mlflow.register_model(info.model_uri, name, tags=tags)
     return RegisteredModel(name, str(version.version), run.info.run_id, uri)
@@ -125,12 +126,14 @@ TRUSTED_MODULES = (
 )
 
 
-def trusted_types(pipeline) -> list[str]:
-    """The non-default types the pipeline's skops file holds; all must be from known modules."""
+def trusted_types(pipeline, *, extra_modules: tuple[str, ...] = ()) -> list[str]:
+    """The non-default types the pipeline's skops file holds; all must come from trialflow's
+    libraries or from ``extra_modules`` (the modules of learners the user named)."""
     import skops.io
 
     types = skops.io.get_untrusted_types(data=skops.io.dumps(pipeline))
-    unknown = [t for t in types if not t.startswith(TRUSTED_MODULES)]
+    allowed = TRUSTED_MODULES + tuple(f"{m}." for m in extra_modules)
+    unknown = [t for t in types if not t.startswith(allowed)]
     if unknown:
         raise ConfigError(
             f"The fitted model holds types from outside trialflow's trusted libraries: {unknown}."

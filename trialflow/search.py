@@ -185,6 +185,7 @@ def search_trials(
     n_folds: int,
     seed: int,
     max_trials: int | None,
+    user_learners: Sequence[str] = (),
     deterministic: bool = False,
     scheduler_address: str,
     budget: Budget,
@@ -205,6 +206,7 @@ def search_trials(
         plan=plan,
         classes=table.classes,
         token=f"{table.fingerprint}-{uuid.uuid4().hex[:8]}",
+        user_learners=tuple(user_learners),
     )
     strategy = RandomSearch(
         [get_learner(name) for name in learners],

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from trialflow.featurizers import ColumnPlan, TableFeaturizer
-from trialflow.learners import get_learner
+from trialflow.learners import get_learner, use_learners
 from trialflow.metrics import METRICS
 from trialflow.pipeline import aligned_proba
 
@@ -29,6 +29,8 @@ class TrialData:
     plan: ColumnPlan
     classes: list | None
     token: str
+    # Import paths of users' learners, loaded on each worker before its first trial.
+    user_learners: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ def run_trial(data: TrialData, trial: TrialSpec) -> TrialResult:
 
 
 def _cross_validate(data: TrialData, trial: TrialSpec, result: TrialResult, n_jobs: int) -> None:
+    use_learners(data.user_learners)
     spec = get_learner(trial.learner)
     metric = METRICS[data.metric]
     for fold, (train_idx, valid_idx) in enumerate(data.folds):
