@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
+
 from trialflow.featurizers.base import Featurizer
 
 DATE_PARTS = ("year", "month", "day", "dayofweek", "dayofyear")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
-from trialflow.featurizers.detect import ColumnPlan
 
 from trialflow.errors import DataError
+from trialflow.featurizers.detect import ColumnPlan
 
 
 class TableFeaturizer(TransformerMixin, BaseEstimator):

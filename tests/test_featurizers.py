@@ -2,9 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
-from trialflow.featurizers import FEATURIZERS, TableFeaturizer, make_featurizer, plan_columns
 
 from trialflow.errors import DataError
+from trialflow.featurizers import FEATURIZERS, TableFeaturizer, make_featurizer, plan_columns
 
 COLUMNS = {"numeric": ["x1", "x2"], "categorical": ["colour"], "datetime": ["when"]}
 

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 from sklearn.base import clone
+
 from trialflow.featurizers import plan_columns
 from trialflow.learners import LEARNERS, portfolio_for
 from trialflow.learners.space import sample_config
-
 from trialflow.pipeline import aligned_proba, build_pipeline
 
 from .conftest import make_frame

@@ -1,7 +1,7 @@
 import pytest
-from trialflow.featurizers import plan_columns
 
 from trialflow.errors import ModelNotFoundError
+from trialflow.featurizers import plan_columns
 from trialflow.pipeline import build_pipeline
 from trialflow.registry import load_model, register_model, resolve_model
 

@@ -3,13 +3,13 @@ import time
 import numpy as np
 import pytest
 from distributed import Client, LocalCluster
+
+from trialflow.budget import Budget
 from trialflow.featurizers import plan_columns
+from trialflow.folds import make_folds
 from trialflow.learners import LEARNERS, portfolio_for
 from trialflow.learners.space import Float
 from trialflow.learners.spec import LearnerSpec
-
-from trialflow.budget import Budget
-from trialflow.folds import make_folds
 from trialflow.search import best_trial, leaderboard, run_search
 from trialflow.strategy import RandomSearch
 from trialflow.trial import TrialData, TrialResult, TrialSpec, run_trial
