@@ -16,6 +16,7 @@ from trialflow.config import TrainConfig
 from trialflow.errors import SearchError
 from trialflow.result import TrainResult
 from trialflow.search import best_trial, leaderboard
+from trialflow.tasks.ensemble import ensemble
 from trialflow.tasks.explain import explain
 from trialflow.tasks.featurize import plan_features
 from trialflow.tasks.load import load_and_check
@@ -52,14 +53,20 @@ def automl(
         dask_cluster(config.dask_address, n_workers=config.local_workers()) as address,
     ):
         trials = search(table, plan, learners, config, metric, address, budget.deadline)
-    board = leaderboard(trials, metric)
     best = best_trial(trials, metric)
     if best is None:
         errors = "; ".join(sorted({t.error for t in trials if t.error})) or "no trial finished"
         raise SearchError(f"No trial produced a model within the budget: {errors}")
+    with _timed(timings, "ensemble"):
+        choice = ensemble(table, trials, config, metric, budget.deadline)
+    if choice is not None:
+        best = choice.as_result(trial_id=len(trials))
+        trials = [*trials, best]
+    board = leaderboard(trials, metric)
 
     with _timed(timings, "refit"):
-        pipeline = refit(table, plan, best)
+        members, weights = (choice.members, choice.weights) if choice else ([best], [1.0])
+        pipeline = refit(table, plan, members, weights)
     with _timed(timings, "explain"):
         importance = explain(pipeline, table, plan, metric, config.seed, budget.deadline - 3)
     with _timed(timings, "register"):

@@ -39,7 +39,9 @@ def test_user_learners_join_the_portfolio_after_the_built_in_ones():
     names = [s.name for s in portfolio_for("binary", [f"{PLUGINS}:NEIGHBOURS"])]
     assert names[-1] == "my_neighbours" and names[0] == "lightgbm"
     assert "my_neighbours" not in [s.name for s in portfolio_for("binary")]
-    assert "my_neighbours" not in [s.name for s in portfolio_for("regression", [f"{PLUGINS}:NEIGHBOURS"])]
+    assert "my_neighbours" not in [
+        s.name for s in portfolio_for("regression", [f"{PLUGINS}:NEIGHBOURS"])
+    ]
     assert LEARNERS["my_neighbours"].source
 
 

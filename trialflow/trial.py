@@ -54,9 +54,12 @@ class TrialResult:
     wall_seconds: float = 0.0
     worker: str = ""
     error: str = ""
+    # Out-of-fold predictions (class probabilities, or values for regression), NaN for rows
+    # no fold validated; the ensemble is selected on these.
+    oof: np.ndarray | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k != "oof"}
 
 
 def run_trial(data: TrialData, trial: TrialSpec) -> TrialResult:
@@ -90,6 +93,8 @@ def _cross_validate(data: TrialData, trial: TrialSpec, result: TrialResult, n_jo
     use_learners(data.user_learners)
     spec = get_learner(trial.learner)
     metric = METRICS[data.metric]
+    classify = data.task != "regression"
+    oof = np.full((len(data.y), len(data.classes)) if classify else len(data.y), np.nan)
     for fold, (train_idx, valid_idx) in enumerate(data.folds):
         X_train, X_valid = _featurized_fold(data, fold, spec.categorical_encoding)
         model = spec.make(data.task, trial.params, seed=trial.seed, n_jobs=n_jobs)
@@ -97,12 +102,15 @@ def _cross_validate(data: TrialData, trial: TrialSpec, result: TrialResult, n_jo
         model.fit(X_train, data.y[train_idx])
         result.fit_seconds += time.perf_counter() - tic
         y_valid = data.y[valid_idx]
-        if metric.needs_proba:
-            prediction = aligned_proba(model, X_valid, data.classes)
-        else:
-            prediction = model.predict(X_valid)
+        if classify and hasattr(model, "predict_proba"):
+            oof[valid_idx] = aligned_proba(model, X_valid, data.classes)
+        elif not classify:
+            oof[valid_idx] = model.predict(X_valid)
+        prediction = oof[valid_idx] if metric.needs_proba else model.predict(X_valid)
         result.fold_scores.append(metric.score(y_valid, prediction, data.classes))
     result.score = float(np.mean(result.fold_scores))
+    if not classify or hasattr(model, "predict_proba"):
+        result.oof = oof
 
 
 # Featurized folds are the same for every trial with the same encoding, so each worker

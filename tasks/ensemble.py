@@ -1,0 +1,49 @@
+"""Task: choose an ensemble of the top trials when it beats the best single one."""
+
+from __future__ import annotations
+
+from prefect import get_run_logger
+
+from trialflow import progress
+from trialflow.budget import Budget
+from trialflow.config import TrainConfig
+from trialflow.ensemble import EnsembleChoice, select_ensemble
+from trialflow.folds import make_folds
+from trialflow.loading import TrainingTable
+from trialflow.search import estimate_refit_seconds
+from trialflow.tasks.step import step
+from trialflow.trial import TrialResult
+
+
+@step("ensemble")
+def ensemble(
+    table: TrainingTable,
+    trials: list[TrialResult],
+    config: TrainConfig,
+    metric: str,
+    deadline: float,
+) -> EnsembleChoice | None:
+    progress.emit("stage", name="ensemble")
+    logger = get_run_logger()
+    # The same folds the search used: same rows, task, fold count and seed.
+    folds = make_folds(table.y, task=table.task, n_folds=config.cv_folds, seed=config.seed)
+    choice = select_ensemble(trials, table.y, folds, metric=metric, classes=table.classes)
+    if choice is None:
+        logger.info("No ensemble beats the best single trial; keeping it.")
+        return None
+    refit_seconds = sum(estimate_refit_seconds(m, len(folds)) for m in choice.members)
+    if refit_seconds > Budget(deadline).search_seconds_left(0.0):
+        logger.info(
+            "An ensemble would score %.4f but its refit (~%.1f s) does not fit the "
+            "time left; keeping the best single trial.",
+            choice.score,
+            refit_seconds,
+        )
+        return None
+    logger.info(
+        "Ensemble of %d trials scores %s %.4f out of fold.",
+        len(choice.members),
+        metric,
+        choice.score,
+    )
+    return choice
