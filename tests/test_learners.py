@@ -6,6 +6,7 @@ from trialflow.featurizers import plan_columns
 from trialflow.learners import LEARNERS, portfolio_for
 from trialflow.learners.space import sample_config
 from trialflow.pipeline import aligned_proba, build_pipeline
+from trialflow.registry import trusted_types
 
 from .conftest import make_frame
 
@@ -29,6 +30,7 @@ def test_learner_conformance(name):
         pipeline = build_pipeline(name, spec.defaults, plan, task, seed=0, n_jobs=1)
         clone(pipeline).fit(X, y)
         pipeline.fit(X, y)
+        trusted_types(pipeline)  # the registry can store it safely (raises if not)
         prediction = pipeline.predict(X)
         assert len(prediction) == len(X)
         if task != "regression":

@@ -124,6 +124,9 @@ TRUSTED_MODULES = (
     "scipy.",
     "collections.",
 )
+# Exact names from the standard library: HistGradientBoosting keeps a partial of
+# sklearn.utils.validation.check_array; the function it wraps is checked in its own right.
+TRUSTED_NAMES = ("functools.partial",)
 
 
 def trusted_types(pipeline, *, extra_modules: tuple[str, ...] = ()) -> list[str]:
@@ -133,7 +136,7 @@ def trusted_types(pipeline, *, extra_modules: tuple[str, ...] = ()) -> list[str]
 
     types = skops.io.get_untrusted_types(data=skops.io.dumps(pipeline))
     allowed = TRUSTED_MODULES + tuple(f"{m}." for m in extra_modules)
-    unknown = [t for t in types if not t.startswith(allowed)]
+    unknown = [t for t in types if not t.startswith(allowed) and t not in TRUSTED_NAMES]
     if unknown:
         raise ConfigError(
             f"The fitted model holds types from outside trialflow's trusted libraries: {unknown}."
