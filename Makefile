@@ -39,9 +39,9 @@ bench-env:
 	# torch first and pinned to the CPU build: unpinned, a resolver may pull GBs of CUDA wheels.
 	$(BENCH_BIN)/pip install --quiet torch==2.13.0
 	# One resolve, torch still pinned, so trialflow's own pins (pandas<3, fastapi<0.151) hold.
-	# flaml[automl] is spelled out without its `xgboost<3`: that distribution (a CUDA build plus
-	# nvidia-nccl-cu12, ~800 MB) and AutoGluon's `xgboost-cpu` both write site-packages/xgboost/
-	# and clobber each other; xgboost-cpu 2.1.x satisfies both packages' version ranges.
-	$(BENCH_BIN)/pip install --quiet torch==2.13.0 -e . flaml "xgboost-cpu>=2.1.1,<3" \
-		lightgbm scipy pandas scikit-learn "autogluon.tabular[lightgbm,catboost,xgboost]" \
-		psutil matplotlib
+	# FLAML's [automl] extra is spelled out without its `xgboost<3`: that distribution (a CUDA
+	# build plus nvidia-nccl-cu12, ~800 MB) and AutoGluon's `xgboost-cpu` both write
+	# site-packages/xgboost/ and clobber each other, and xgboost 2.x breaks AutoGluon's XGBoost
+	# on scikit-learn >= 1.6. FLAML's xgboost learners run on AutoGluon's xgboost-cpu 3.x.
+	$(BENCH_BIN)/pip install --quiet torch==2.13.0 -e . flaml lightgbm scipy pandas scikit-learn \
+		"autogluon.tabular[lightgbm,catboost,xgboost]" psutil matplotlib

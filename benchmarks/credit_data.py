@@ -17,20 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.defaults import lightgbm_default
 from benchmarks.suite import load_suite, score, split
-
-
-def lightgbm_default(train, test, table) -> float:
-    import lightgbm
-
-    def prepare(frame):
-        X = frame.drop(columns=table.target)
-        return X.astype({c: "category" for c in X.select_dtypes(exclude="number").columns})
-
-    X_train, X_test = prepare(train), prepare(test)
-    X_test = X_test.astype({c: X_train[c].dtype for c in X_train.select_dtypes("category")})
-    model = lightgbm.LGBMClassifier(verbose=-1, random_state=0).fit(X_train, train[table.target])
-    return score(table, test[table.target], model.predict_proba(X_test), list(model.classes_))
 
 
 def main() -> None:

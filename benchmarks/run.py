@@ -1,0 +1,197 @@
+"""Benchmark trialflow against peer AutoML systems and plain defaults on the public suite.
+
+    python -m benchmarks.run [--budget 60] [--systems trialflow,flaml,autogluon,lgbm_default,
+        hgb_default] [--tables all] [--out benchmarks/results] [--fast] [--python PYTHON]
+
+Each (table, system) runs in its own subprocess of PYTHON, one at a time, with the same
+budget; results.csv, results.md and normalized.png go to --out. --fast: credit_data and
+concrete, 15 s, trialflow and the defaults plus whichever peers PYTHON has installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from benchmarks import env, overhead, report
+from benchmarks.runner import (
+    COLUMNS,
+    kill_after,
+    new_row,
+    run_system,
+    trialflow_env,
+    write_split,
+)
+from benchmarks.suite import SUITE, load_suite, split
+from benchmarks.systems import BASELINES, PEERS, SYSTEMS
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "results"
+FAST_TABLES = ["credit_data", "concrete"]
+FAST_BUDGET = 15.0
+FULL_BUDGET = 60.0
+# Above this share of the CPU used by other processes during a fit, the row is flagged.
+BUSY = 0.1
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budget", type=float, help=f"seconds per fit (default {FULL_BUDGET:.0f})")
+    parser.add_argument("--systems", help=f"comma-separated, of {','.join(SYSTEMS)}")
+    parser.add_argument("--tables", help="comma-separated suite names, or 'all'")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--fast", action="store_true", help="two small tables, 15 s budget")
+    parser.add_argument(
+        "--python",
+        default=sys.executable,
+        help="interpreter the systems run in (default: this one), e.g. .bench-venv/bin/python",
+    )
+    return parser.parse_args(argv)
+
+
+def interpreter(python: str) -> str:
+    """An absolute path to `python` (the systems run from scratch folders), symlinks kept:
+    a venv's python is a symlink whose location is what makes it the venv's."""
+    found = shutil.which(python)
+    if not found:
+        raise SystemExit(f"No Python interpreter at {python!r}.")
+    return os.path.abspath(found)
+
+
+def choose_systems(requested: str | None, fast: bool, importable: dict[str, bool]) -> list[str]:
+    if requested:
+        systems = [s.strip() for s in requested.split(",") if s.strip()]
+        unknown = sorted(set(systems) - set(SYSTEMS))
+        if unknown:
+            raise SystemExit(f"Unknown systems {unknown}; choose from {', '.join(SYSTEMS)}.")
+        return systems
+    if fast:  # the peers only where installed, so fast mode works without .bench-venv
+        return ["trialflow", *BASELINES, *(p for p in PEERS if importable.get(p))]
+    return list(SYSTEMS)
+
+
+def choose_tables(requested: str | None, fast: bool) -> list:
+    suite = load_suite()
+    if not requested or requested == "all":
+        names = FAST_TABLES if fast and not requested else list(suite)
+    else:
+        names = [t.strip() for t in requested.split(",") if t.strip()]
+    unknown = [n for n in names if n not in suite]
+    if unknown:
+        raise SystemExit(f"Unknown tables {unknown}; the suite has {', '.join(suite)}.")
+    return [suite[n] for n in names]
+
+
+def header(budget: float, python: str, facts: dict, machine: dict, systems: list[str]) -> list[str]:
+    from benchmarks.systems import DISTRIBUTIONS
+
+    versions = facts["versions"]
+
+    def described(system: str) -> str:
+        main, *rest = DISTRIBUTIONS[system]
+        if main not in versions:
+            return f"{system}: not installed"
+        return f"{system}: " + ", ".join(
+            f"{d} {versions[d]}" for d in [main, *rest] if d in versions
+        )
+
+    return [
+        f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"machine: {machine['cores']} cores, {machine['ram_gib']} GiB RAM, {machine['cpu']}, "
+        f"{machine['os']}",
+        f"budget: {budget:g} s per fit (killed after {kill_after(budget):g} s); "
+        "systems one at a time, each in its own process",
+        f"Python {facts['python']} ({python})",
+        "versions: " + "; ".join(described(s) for s in systems),
+        f"suite: {SUITE}",
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    budget = args.budget or (FAST_BUDGET if args.fast else FULL_BUDGET)
+    tables = choose_tables(args.tables, args.fast)
+    args.python = interpreter(args.python)
+    facts = env.probe(args.python)
+    systems = choose_systems(args.systems, args.fast, facts["importable"])
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    # One project home for every trialflow run of this invocation, as a user's repeated runs
+    # share ~/.trialflow; fresh per invocation so runs compare.
+    home = out / "trialflow-home"
+    shutil.rmtree(home, ignore_errors=True)
+    run_env = trialflow_env(home)
+    print(f"{len(tables)} tables × {len(systems)} systems, budget {budget:g} s → {out}", flush=True)
+
+    rows: list[dict] = []
+    total = len(tables) * len(systems)
+    with tempfile.TemporaryDirectory(prefix="bench-splits-") as tmp:
+        for table in tables:
+            try:
+                data = write_split(table, *split(table), Path(tmp))
+            except Exception as exc:  # a table that cannot be read fails its rows, not the run
+                data, why = None, f"split failed: {type(exc).__name__}: {exc}"
+            for system in systems:
+                if data is None:
+                    row = new_row(table, system, budget, why)
+                else:
+                    row = measure_one(system, data, budget, args.python, out, run_env)
+                rows.append(row)
+                print(_progress(len(rows), total, row), flush=True)
+                # After every row, so an interrupted suite keeps what it measured.
+                as_frame(rows).to_csv(out / "results.csv", index=False)
+
+    frame = as_frame(rows)
+    summary = report.summary_lines(frame)
+    machine = env.machine()
+    head = header(budget, args.python, facts, machine, systems)
+    report.write_markdown(frame, head, summary, out / "results.md")
+    norm = report.normalized(frame)
+    report.plot_normalized(
+        norm, out / "normalized.png", f"{budget:g} s budget, {machine['cores']} cores"
+    )
+    print("\n" + report.score_table(frame) + "\n")
+    print("\n".join(summary), flush=True)
+    if not args.fast:
+        started = time.perf_counter()
+        lines = overhead.format_overhead(
+            overhead.measure("concrete", FULL_BUDGET, args.python, out / "logs"), FULL_BUDGET
+        )
+        print("\n" + "\n".join(lines) + f"\n  (measured in {time.perf_counter() - started:.0f} s)")
+        report.append_section(out / "results.md", "Orchestration overhead", lines)
+    print(f"\nWrote {out / 'results.csv'}, {out / 'results.md'}, {out / 'normalized.png'}")
+
+
+def measure_one(system: str, data, budget: float, python: str, out: Path, run_env: dict) -> dict:
+    try:
+        return run_system(
+            system, data, budget=budget, python=python, logs=out / "logs", env=run_env
+        )
+    except Exception as exc:  # the harness's own trouble (a spawn failing, say) fails one row
+        return new_row(data.table, system, budget, f"harness error: {type(exc).__name__}: {exc}")
+
+
+def as_frame(rows: list[dict]) -> pd.DataFrame:
+    """The raw rows in results.csv's columns; trial counts stay integers beside missing ones."""
+    return pd.DataFrame(rows).reindex(columns=COLUMNS).astype({"trials": "Int64"})
+
+
+def _progress(done: int, total: int, row: dict) -> str:
+    where = f"[{done}/{total}] {row['table']} / {row['system']}:"
+    cost = f"{row['fit_seconds']} s, {row['peak_rss_mb'] or 0:.0f} MB"
+    if row["background_cpu"] > BUSY:
+        cost += f"; other processes used {row['background_cpu']:.0%} of the CPU meanwhile"
+    if row["status"] == "ok":
+        return f"{where} {row['metric']} {row['score']:.4f} in {cost}"
+    return f"{where} failed ({row['message']}) after {cost}"
+
+
+if __name__ == "__main__":
+    main()
