@@ -10,6 +10,7 @@ from trialflow import progress
 from trialflow.budget import Budget
 from trialflow.config import TrainConfig
 from trialflow.featurizers import ColumnPlan
+from trialflow.folds import validation_scheme
 from trialflow.loading import TrainingTable
 from trialflow.search import best_trial, search_trials
 from trialflow.tasks.step import step
@@ -28,6 +29,12 @@ def search(
 ) -> list[TrialResult]:
     logger = get_run_logger()
     progress.emit("stage", name="search")
+    logger.info(
+        "Searching %s with %s, scored by %s.",
+        ", ".join(learners),
+        validation_scheme(len(table.X), config.cv_folds),
+        metric,
+    )
 
     def report(result: TrialResult, history: Sequence[TrialResult]) -> None:
         best = best_trial(history, metric)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -57,9 +57,6 @@ class TrialResult:
     # Out-of-fold predictions (class probabilities, or values for regression), NaN for rows
     # no fold validated; the ensemble is selected on these.
     oof: np.ndarray | None = field(default=None, repr=False)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if k != "oof"}
 
 
 def run_trial(data: TrialData, trial: TrialSpec) -> TrialResult:
