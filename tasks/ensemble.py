@@ -31,7 +31,7 @@ def ensemble(
     if choice is None:
         logger.info("No ensemble beats the best single trial; keeping it.")
         return None
-    refit_seconds = sum(estimate_refit_seconds(m, len(folds)) for m in choice.members)
+    refit_seconds = sum(estimate_refit_seconds(m) for m in choice.members)
     if refit_seconds > Budget(deadline).search_seconds_left(0.0):
         logger.info(
             "An ensemble would score %.4f but its refit (~%.1f s) does not fit the "

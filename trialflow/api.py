@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any
@@ -76,8 +77,8 @@ def _prewarm(config: TrainConfig) -> None:
     try:
         checks._gx_context()
         registry.prewarm(config.mlflow_tracking_uri)
-    except Exception:  # only a head start: the steps themselves report real failures
-        pass
+    except Exception as exc:  # only a head start: the steps themselves report real failures
+        logging.getLogger(__name__).debug("Prewarming Great Expectations/MLflow failed: %s", exc)
 
 
 def load_model(ref: str, *, tracking_uri: str = ""):

@@ -20,7 +20,7 @@ REFIT_MARGIN = 1.5
 MAX_WAIT = 600.0
 
 
-def estimate_refit_seconds(best: TrialResult | None, n_folds: int) -> float:
+def estimate_refit_seconds(best: TrialResult | None) -> float:
     if best is None or not best.fold_scores:
         return 0.0
     return best.wall_seconds / len(best.fold_scores) * REFIT_MARGIN
@@ -64,7 +64,7 @@ def run_search(
 
     def seconds_left() -> float:
         best = best_trial(history, data.metric)
-        return budget.search_seconds_left(estimate_refit_seconds(best, len(data.folds)))
+        return budget.search_seconds_left(estimate_refit_seconds(best))
 
     while True:
         while len(pending) < slots and (max_trials is None or next_id < max_trials):
