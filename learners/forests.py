@@ -38,6 +38,7 @@ RANDOM_FOREST = LearnerSpec(
     space=_SPACE,
     defaults=_DEFAULTS,
     categorical_encoding="onehot",
+    resource="n_estimators",
     description="scikit-learn RandomForest",
 )
 
@@ -48,5 +49,6 @@ EXTRA_TREES = LearnerSpec(
     space=_SPACE,
     defaults=_DEFAULTS,
     categorical_encoding="onehot",
+    resource="n_estimators",
     description="scikit-learn ExtraTrees",
 )

@@ -35,5 +35,6 @@ HIST_GRADIENT_BOOSTING = LearnerSpec(
         "l2_regularization": 1e-3,
     },
     fixed={"early_stopping": False},
+    resource="max_iter",
     description="scikit-learn HistGradientBoosting",
 )

@@ -13,6 +13,19 @@ def _build(task, params, seed, n_jobs):
     return estimator(**params, random_state=seed, n_jobs=n_jobs, verbose=-1)
 
 
+def _stop_at(deadline: float) -> dict:
+    """A LightGBM callback that ends a fit once ``deadline`` (perf_counter) has passed."""
+    import time
+
+    from trialflow.errors import TrialTimeout
+
+    def stop_when_late(env) -> None:
+        if time.perf_counter() > deadline:
+            raise TrialTimeout(f"stopped at boosting round {env.iteration + 1}: out of time")
+
+    return {"callbacks": [stop_when_late]}
+
+
 LIGHTGBM = LearnerSpec(
     name="lightgbm",
     tasks=("binary", "multiclass", "regression"),
@@ -37,5 +50,7 @@ LIGHTGBM = LearnerSpec(
         "reg_lambda": 1.0,
     },
     fixed={"subsample_freq": 1},
+    resource="n_estimators",
+    fit_deadline=_stop_at,
     description="LightGBM gradient-boosted trees",
 )

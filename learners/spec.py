@@ -8,6 +8,9 @@ from typing import Any
 
 from trialflow.learners.space import Dimension
 
+# Fewest boosting rounds or trees a scaled-down trial gets; fewer say little about a config.
+MIN_ROUNDS = 10
+
 # (task, hyperparameters, seed, n_jobs) -> an unfitted scikit-learn estimator
 EstimatorFactory = Callable[[str, dict[str, Any], int, int], Any]
 
@@ -31,6 +34,12 @@ class LearnerSpec:
     fixed: dict[str, Any] = field(default_factory=dict)
     # Import path (package.module:NAME) of a user's learner, so workers can load it too.
     source: str = ""
+    # The hyperparameter that sets how much work a fit does (boosting rounds, trees), which
+    # successive halving scales down on its low rungs; learners without one get fewer rows.
+    resource: str | None = None
+    # Extra fit() arguments that make the fit stop by a perf_counter() deadline (a trainer
+    # callback); learners without one are stopped between folds or by killing the worker.
+    fit_deadline: Callable[[float], dict[str, Any]] | None = None
 
     def supports(self, task: str) -> bool:
         return task in self.tasks
@@ -39,3 +48,22 @@ class LearnerSpec:
         if not self.supports(task):
             raise ValueError(f"Learner {self.name!r} does not support {task} tasks.")
         return self.build(task, {**self.fixed, **params}, seed, n_jobs)
+
+    def fit_kwargs(self, stop_at: float | None) -> dict[str, Any]:
+        if stop_at is None or self.fit_deadline is None:
+            return {}
+        return self.fit_deadline(stop_at)
+
+    def at_resource(self, params: dict[str, Any], fraction: float) -> tuple[dict[str, Any], float]:
+        """``params`` scaled to ``fraction`` of their full resource: (params, row fraction).
+
+        The resource hyperparameter shrinks when the learner declares one (never below
+        ``MIN_ROUNDS``); otherwise the trial trains on that fraction of each fold's rows.
+        """
+        if fraction >= 1.0:
+            return dict(params), 1.0
+        if self.resource and self.resource in params:
+            full = params[self.resource]
+            scaled = max(MIN_ROUNDS, min(full, round(full * fraction)))
+            return {**params, self.resource: scaled}, 1.0
+        return dict(params), fraction

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from prefect import get_run_logger
+from prefect.runtime import flow_run
 
 from trialflow import progress
 from trialflow.budget import Budget
 from trialflow.config import TrainConfig
 from trialflow.featurizers import ColumnPlan
 from trialflow.folds import validation_scheme
+from trialflow.home import run_directory
 from trialflow.loading import TrainingTable
 from trialflow.search import best_trial, search_trials
 from trialflow.tasks.step import step
@@ -59,17 +61,21 @@ def search(
             status=result.status,
         )
 
+    # Trial records live under the flow run, so a retry of this task (same flow run)
+    # reuses the trials its earlier attempt finished.
+    run_id = flow_run.get_id()
+    store_directory = run_directory(str(run_id)) / "trials" if run_id else None
+    if store_directory is not None and store_directory.is_dir():
+        recorded = len(list(store_directory.glob("trial-*.json")))
+        logger.info("Reusing %d trials recorded by an earlier attempt of this task.", recorded)
     return search_trials(
         table,
         plan,
         learners,
+        config,
         metric=metric,
-        n_folds=config.cv_folds,
-        seed=config.seed,
-        max_trials=config.max_trials,
-        user_learners=config.learners,
-        deterministic=config.deterministic,
         scheduler_address=scheduler_address,
         budget=Budget(deadline),
         on_result=report,
+        store_directory=str(store_directory) if store_directory else None,
     )

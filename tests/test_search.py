@@ -10,8 +10,8 @@ from trialflow.folds import make_folds
 from trialflow.learners import LEARNERS, portfolio_for
 from trialflow.learners.space import Float
 from trialflow.learners.spec import LearnerSpec
-from trialflow.search import best_trial, leaderboard, run_search
-from trialflow.strategy import RandomSearch
+from trialflow.search import StopRules, best_trial, leaderboard, run_search
+from trialflow.strategies import RandomSearch, StrategySettings
 from trialflow.trial import TrialData, TrialResult, TrialSpec, run_trial
 
 from .conftest import make_frame
@@ -47,7 +47,7 @@ def trial_data(task="binary", metric="roc_auc", n=120) -> TrialData:
 
 def test_strategy_proposes_defaults_first_then_seeded_random():
     portfolio = portfolio_for("binary")
-    first = RandomSearch(portfolio, seed=1, greater_is_better=True)
+    first = RandomSearch(portfolio, StrategySettings(seed=1, greater_is_better=True))
     proposals = [first.propose(i, [], seconds_left=100) for i in range(len(portfolio))]
     assert [p.learner for p in proposals] == [s.name for s in portfolio]
     assert all(p.params == s.defaults for p, s in zip(proposals, portfolio, strict=True))
@@ -55,7 +55,7 @@ def test_strategy_proposes_defaults_first_then_seeded_random():
         TrialResult(i, p.learner, p.params, 1, "ok", score=0.5 + i / 100, wall_seconds=0.1)
         for i, p in enumerate(proposals)
     ]
-    again = RandomSearch(portfolio, seed=1, greater_is_better=True)
+    again = RandomSearch(portfolio, StrategySettings(seed=1, greater_is_better=True))
     for i in range(len(portfolio)):
         again.propose(i, [], seconds_left=100)
     a = [first.propose(10 + i, history, seconds_left=100) for i in range(5)]
@@ -65,7 +65,7 @@ def test_strategy_proposes_defaults_first_then_seeded_random():
 
 def test_strategy_skips_configurations_that_do_not_fit_the_time_left():
     spec = LEARNERS["lightgbm"]
-    strategy = RandomSearch([spec], seed=0, greater_is_better=True)
+    strategy = RandomSearch([spec], StrategySettings(seed=0, greater_is_better=True))
     strategy.propose(0, [], seconds_left=100)
     slow = [
         TrialResult(0, "lightgbm", {"n_estimators": 100}, 0, "ok", score=0.8, wall_seconds=50.0)
@@ -95,14 +95,16 @@ def test_a_broken_configuration_is_a_failed_trial():
 
 def test_search_respects_max_trials_and_ranks(client):
     data = trial_data()
-    strategy = RandomSearch(portfolio_for("binary"), seed=0, greater_is_better=True)
+    strategy = RandomSearch(
+        portfolio_for("binary"), StrategySettings(seed=0, greater_is_better=True)
+    )
     seen = []
     history = run_search(
         client,
         data,
         strategy,
         budget=Budget.starting_now(120),
-        max_trials=7,
+        rules=StopRules(max_trials=7),
         on_result=lambda r, h: seen.append(r.trial_id),
     )
     assert len(history) == 7 == len(seen)
@@ -115,7 +117,9 @@ def test_search_respects_max_trials_and_ranks(client):
 
 def test_search_stops_at_the_budget_but_keeps_the_first_trial(client):
     data = trial_data()
-    strategy = RandomSearch(portfolio_for("binary"), seed=0, greater_is_better=True)
+    strategy = RandomSearch(
+        portfolio_for("binary"), StrategySettings(seed=0, greater_is_better=True)
+    )
     started = time.time()
     history = run_search(client, data, strategy, budget=Budget.starting_now(0.5))
     assert time.time() - started < 15
@@ -130,11 +134,14 @@ def test_failing_learner_does_not_stop_the_search(client, monkeypatch):
     monkeypatch.setitem(LEARNERS, "broken", broken)
     strategy = RandomSearch(
         [broken, LEARNERS["linear" if "linear" in LEARNERS else "logistic_regression"]],
-        seed=0,
-        greater_is_better=True,
+        StrategySettings(seed=0, greater_is_better=True),
     )
     history = run_search(
-        client, trial_data(), strategy, budget=Budget.starting_now(60), max_trials=4
+        client,
+        trial_data(),
+        strategy,
+        budget=Budget.starting_now(60),
+        rules=StopRules(max_trials=4),
     )
     failed = [r for r in history if r.status == "failed"]
     assert failed and all("this learner is broken" in r.error for r in failed)

@@ -112,6 +112,9 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
             # Repeatable, and several values per use: --sensitive a b --sensitive c.
             metavar = "PATH" if name == "learners" else "COL"
             kwargs |= {"nargs": "+", "action": "extend", "metavar": metavar, "default": None}
+        elif kind is bool:
+            # --deterministic / --no-deterministic: argparse's bool("False") would be True.
+            kwargs |= {"action": argparse.BooleanOptionalAction, "default": None}
         else:
             kwargs |= {"type": kind, "default": None}
             if choices:

@@ -43,6 +43,51 @@ class TrainConfig(BaseModel):
     max_trials: int | None = Field(
         default=None, ge=1, description="Stop after this many trials (empty = no limit)."
     )
+    target_score: float | None = Field(
+        default=None, description="Stop the search once a trial reaches this score (empty = never)."
+    )
+    patience: int | None = Field(
+        default=None,
+        ge=1,
+        description="Stop the search after this many finished trials without a new best.",
+    )
+    trial_time_limit: float | None = Field(
+        default=None,
+        gt=0,
+        description=(
+            "Seconds one trial may run before it is stopped and recorded as timed out "
+            "(empty = only the run's deadline)."
+        ),
+    )
+    strategy: str = Field(
+        default="asha",
+        description=(
+            "Search strategy: asha (successive halving, the default), random or grid; "
+            "each is followed by local refinement around the best configurations."
+        ),
+    )
+    refine: bool = Field(
+        default=True, description="Refine the best configurations late in the search."
+    )
+    reduction_factor: int = Field(
+        default=3,
+        ge=2,
+        description="ASHA: keep the best 1/reduction_factor of each rung for the next rung.",
+    )
+    min_resource: float = Field(
+        default=1 / 9,
+        gt=0,
+        le=1,
+        description=(
+            "ASHA: share of the full resource (boosting rounds, trees, or rows) on the lowest rung."
+        ),
+    )
+    brackets: int = Field(
+        default=1, ge=1, description="ASHA: Hyperband brackets (1 = plain successive halving)."
+    )
+    grid_points: int = Field(
+        default=3, ge=1, le=10, description="Grid: values per numeric hyperparameter."
+    )
     seed: int = Field(default=0, ge=0, description="Seed for splits and proposed configurations.")
     cv_folds: int = Field(
         default=5, ge=2, le=20, description="Folds of cross-validation on small and medium data."
@@ -92,6 +137,17 @@ class TrainConfig(BaseModel):
             )
         return value
 
+    @field_validator("strategy")
+    @classmethod
+    def _known_strategy(cls, value: str) -> str:
+        from trialflow.strategies import STRATEGIES
+
+        if value not in STRATEGIES:
+            raise ValueError(
+                f"The 'strategy' parameter must be one of {sorted(STRATEGIES)}; got {value!r}."
+            )
+        return value
+
     @field_validator("target")
     @classmethod
     def _target_named(cls, value: str) -> str:
@@ -113,6 +169,19 @@ class TrainConfig(BaseModel):
                 "after a number of trials, not at a time."
             )
         return self
+
+    def strategy_settings(self, metric: str):
+        from trialflow.strategies import StrategySettings
+
+        return StrategySettings(
+            seed=self.seed,
+            greater_is_better=METRICS[metric].greater_is_better,
+            max_trials=self.max_trials,
+            reduction_factor=self.reduction_factor,
+            min_resource=self.min_resource,
+            brackets=self.brackets,
+            grid_points=self.grid_points,
+        )
 
     def local_workers(self) -> int | None:
         """Worker processes for the local cluster (None: one per core)."""

@@ -21,3 +21,7 @@ class ModelNotFoundError(TrialflowError):
 
 class SearchError(TrialflowError):
     """The search produced no usable trial (every trial failed or none fit in the budget)."""
+
+
+class TrialTimeout(Exception):
+    """A trial ran past its time limit and stopped itself (a failed trial, not a failed run)."""

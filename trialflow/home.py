@@ -43,3 +43,8 @@ def configure_environment() -> None:
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
+
+
+def run_directory(run_id: str) -> Path:
+    """Files of one flow run (e.g. its trial records), under the project home."""
+    return project_home() / "runs" / run_id

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import math
+import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
 from trialflow.budget import Budget
+from trialflow.errors import SearchError
 from trialflow.metrics import METRICS
-from trialflow.strategy import SearchStrategy
-from trialflow.trial import TrialData, TrialResult, TrialSpec, run_trial
+from trialflow.strategies import SearchStrategy
+from trialflow.trial import TrialData, TrialResult, TrialSpec, host_of, run_trial
+from trialflow.trial_store import TrialStore
 
 # The final refit fits on all rows (k/(k-1) of a fold) in one go; keep a margin on top.
 REFIT_MARGIN = 1.5
@@ -33,136 +38,353 @@ def best_trial(history: Sequence[TrialResult], metric: str) -> TrialResult | Non
     return min(scored, key=lambda r: METRICS[metric].loss(r.score))
 
 
+@dataclass(frozen=True)
+class StopRules:
+    """When the search stops, besides the clock."""
+
+    max_trials: int | None = None
+    # Stop once a trial reaches this score.
+    target_score: float | None = None
+    # Stop after this many finished trials without a new best.
+    patience: int | None = None
+    # Seconds one trial may run; past it the trial stops itself, or its worker is killed.
+    trial_time_limit: float | None = None
+
+
 def run_search(
     client,
     data: TrialData,
     strategy: SearchStrategy,
     *,
     budget: Budget,
-    max_trials: int | None = None,
+    rules: StopRules = StopRules(),
     sequential: bool = False,
     on_result: Callable[[TrialResult, Sequence[TrialResult]], None] | None = None,
+    store: TrialStore | None = None,
 ) -> list[TrialResult]:
-    """Run trials on the client's workers; returns every trial, finished or cancelled.
+    """Run trials on the client's workers; returns every trial, finished or not.
 
     ``sequential`` runs one trial at a time, so the history each proposal sees, and with it
     the whole search, depends only on the seed.
 
-    The data is scattered to every worker once; each trial ships only its small spec.
-    New trials start only while the time left (after reserving the refit of the best
-    trial so far and the finishing steps) covers them; trials still running when that
-    time is up are cancelled and recorded as such.
+    The data is scattered to every worker once; each trial ships only its small spec. New
+    trials start only while the time left (after reserving the refit of the best trial so
+    far and the finishing steps) covers them, and each carries that time as its limit, which
+    the worker enforces. Trials still running when the time is up are cancelled; a trial
+    that overstays its own limit has its worker process killed (its nanny starts a new one).
+    With a ``store``, finished trials are recorded there and reused when the search runs
+    again (a retried task), and only the rest are run.
     """
     from distributed import wait
 
-    data_future = client.scatter(data, broadcast=True, hash=False)
+    history: list[TrialResult] = store.load() if store is not None else []
+    metric = METRICS[data.metric]
+    data_future = _scatter(client, data)
+    threads = {} if sequential else threads_by_host(client)
     slots = 1 if sequential else max(1, sum(client.nthreads().values()))
     run_key = uuid.uuid4().hex[:8]
     pending: dict = {}
-    history: list[TrialResult] = []
-    next_id = 0
+    next_id = max((r.trial_id for r in history), default=-1) + 1
+    stopped = _stop_reason(history, rules, metric)
 
     def seconds_left() -> float:
         best = best_trial(history, data.metric)
         return budget.search_seconds_left(estimate_refit_seconds(best))
 
+    def finish(result: TrialResult) -> None:
+        history.append(result)
+        if store is not None:
+            store.save(result)
+        if on_result is not None:
+            on_result(result, history)
+
     while True:
-        while len(pending) < slots and (max_trials is None or next_id < max_trials):
+        while (
+            not stopped
+            and len(pending) < slots
+            and (rules.max_trials is None or next_id < rules.max_trials)
+        ):
             left = seconds_left()
+            first = not history and not pending
             # The very first trial always runs, so even a tiny budget yields a model.
-            if left <= 0 and (history or pending):
+            if left <= 0 and not first:
                 break
             proposal = strategy.propose(next_id, history, seconds_left=left)
             if proposal is None:
                 break
-            future = client.submit(
-                run_trial, data_future, proposal, key=f"trial-{run_key}-{next_id}", pure=False
-            )
-            pending[future] = proposal
+            proposal = replace(proposal, time_limit=_time_limit(rules, None if first else left))
             next_id += 1
+            problem = pickling_problem(proposal)
+            if problem:
+                finish(TrialResult.of(proposal, "failed", error=problem))
+                continue
+            if data_future.status != "finished":  # every worker holding it died
+                data_future = _scatter(client, data)
+            future = client.submit(
+                run_trial,
+                data_future,
+                proposal,
+                threads,
+                key=f"trial-{run_key}-{proposal.trial_id}",
+                pure=False,
+            )
+            pending[future] = (proposal, time.monotonic())
         if not pending:
             break
         try:
             done, _ = wait(
                 list(pending),
-                timeout=min(max(0.1, seconds_left()), MAX_WAIT),
+                timeout=min(max(0.1, seconds_left()), _next_kill(pending), MAX_WAIT),
                 return_when="FIRST_COMPLETED",
             )
         except TimeoutError:
             done = set()
-        # Past the deadline, stop waiting, unless no trial has finished yet: a run always
-        # returns a model, so the first trial is waited for.
-        if not done and seconds_left() <= 0 and best_trial(history, data.metric) is not None:
-            client.cancel(list(pending))
-            for proposal in pending.values():
-                history.append(_cancelled(proposal))
-            break
         for future in done:
-            result = _collect(future, pending.pop(future))
-            history.append(result)
-            if on_result is not None:
-                on_result(result, history)
+            proposal, _ = pending.pop(future)
+            finish(_collect(future, proposal))
+        overdue = _overdue(pending)
+        if overdue:
+            for future in overdue:
+                proposal, started = pending.pop(future)
+                seconds = time.monotonic() - started
+                finish(
+                    TrialResult.of(
+                        proposal,
+                        "timeout",
+                        wall_seconds=seconds,
+                        error=f"killed after {seconds:.1f} s: ran past its "
+                        f"{proposal.time_limit:.1f} s limit and did not stop",
+                    )
+                )
+            kill_trials(client, overdue)
+        stopped = stopped or _stop_reason(history, rules, metric)
+        # Past the deadline (or stopped by a rule), stop waiting, unless no trial has
+        # finished yet: a run always returns a model, so the first one is waited for.
+        out_of_time = not done and seconds_left() <= 0
+        if pending and (out_of_time or stopped) and best_trial(history, data.metric) is not None:
+            reason = stopped or "still running when the time budget ran out"
+            client.cancel(list(pending))
+            for proposal, started in pending.values():
+                finish(
+                    TrialResult.of(
+                        proposal,
+                        "cancelled",
+                        wall_seconds=time.monotonic() - started,
+                        error=reason,
+                    )
+                )
+            pending.clear()
+            break
     return history
+
+
+# A trial past its own limit gets this long to stop itself before its worker is killed.
+KILL_GRACE = 2.0
+
+
+def _time_limit(rules: StopRules, search_seconds_left: float | None) -> float | None:
+    limits = [x for x in (rules.trial_time_limit, search_seconds_left) if x is not None]
+    limits = [x for x in limits if math.isfinite(x)]
+    return max(0.0, min(limits)) if limits else None
+
+
+def _next_kill(pending: dict) -> float:
+    """Seconds until the next pending trial is due to be killed."""
+    now = time.monotonic()
+    due = [
+        started + proposal.time_limit + KILL_GRACE - now
+        for proposal, started in pending.values()
+        if proposal.time_limit is not None
+    ]
+    return max(0.1, min(due)) if due else MAX_WAIT
+
+
+def _overdue(pending: dict) -> list:
+    now = time.monotonic()
+    return [
+        future
+        for future, (proposal, started) in pending.items()
+        if proposal.time_limit is not None and now > started + proposal.time_limit + KILL_GRACE
+    ]
+
+
+def _stop_reason(history: Sequence[TrialResult], rules: StopRules, metric) -> str:
+    """Why the search should stop now ("" to go on)."""
+    scores = [r.score for r in history if r.status == "ok" and r.score is not None]
+    if rules.target_score is not None and scores:
+        best = min(scores, key=metric.loss)
+        if metric.loss(best) <= metric.loss(rules.target_score):
+            return f"stopped: the target score {rules.target_score} was reached"
+    if rules.patience is not None:
+        best_loss, since = math.inf, 0
+        for r in history:
+            if r.status not in ("ok", "failed", "timeout"):
+                continue
+            if r.status == "ok" and r.score is not None and metric.loss(r.score) < best_loss:
+                best_loss, since = metric.loss(r.score), 0
+            else:
+                since += 1
+        if since >= rules.patience:
+            return f"stopped: {rules.patience} trials without a new best"
+    return ""
+
+
+def kill_trials(client, futures) -> None:
+    """Cancel ``futures`` and kill the worker processes running them.
+
+    Blocking code (a C extension in the middle of a fit) cannot be interrupted from
+    another thread, so the process goes; a worker under a nanny (every local cluster
+    worker, and ``dask worker`` by default) is restarted by it.
+    """
+    keys = {future.key for future in futures}
+    running_on = [
+        worker
+        for worker, worker_keys in client.processing().items()
+        if keys.intersection(worker_keys)
+    ]
+    client.cancel(list(futures))
+    if not running_on:
+        return
+    client.run(_exit_process, workers=running_on, wait=False)
+    # Wait until the scheduler has dropped them, so that nothing more is sent their way.
+    give_up = time.monotonic() + KILL_CONFIRM_SECONDS
+    while time.monotonic() < give_up and set(running_on) & set(client.nthreads()):
+        time.sleep(0.05)
+
+
+# Longest wait for the scheduler to notice a killed worker is gone.
+KILL_CONFIRM_SECONDS = 5.0
+
+
+async def _exit_process() -> None:
+    # A coroutine: Dask runs only coroutines without waiting for their answer (wait=False),
+    # and this one never answers.
+    import os
+
+    os._exit(1)
+
+
+def _usable_cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def threads_by_host(client) -> dict[str, int]:
+    """Threads per trial on each host: its cores divided by the trials it runs at once."""
+    concurrent: dict[str, int] = {}
+    for address, nthreads in client.nthreads().items():
+        concurrent[host_of(address)] = concurrent.get(host_of(address), 0) + nthreads
+    cores = {host_of(address): n for address, n in client.run(_usable_cores).items()}
+    return {host: max(1, cores.get(host, 1) // n) for host, n in concurrent.items()}
+
+
+def pickling_problem(proposal: TrialSpec) -> str:
+    """Why a trial's arguments cannot travel to a worker, naming the argument ("" if fine)."""
+    import cloudpickle
+
+    for name, value in proposal.params.items():
+        try:
+            cloudpickle.dumps(value)
+        except Exception as exc:
+            return (
+                f"argument params[{name!r}] of trial {proposal.trial_id} ({proposal.learner}) "
+                f"cannot be pickled for the Dask workers: {type(exc).__name__}: {exc}. "
+                "Search spaces must hold plain values (numbers, strings, tuples)."
+            )
+    return ""
+
+
+# Seconds to wait for a broadcast of the training data to reach the workers.
+SCATTER_TIMEOUT = 60
+
+
+def _scatter(client, data: TrialData, *, attempts: int = 4):
+    """Broadcast the training data to every worker; a failure names the part at fault.
+
+    A worker that has just died (killed for overstaying) may still be on the scheduler's
+    list for a moment; scattering to it fails, so the broadcast is tried again.
+    """
+    from trialflow.retry import is_transient
+
+    for attempt in range(attempts):
+        try:
+            return client.scatter(data, broadcast=True, hash=False, timeout=SCATTER_TIMEOUT)
+        except Exception as exc:
+            if is_transient(exc) and attempt + 1 < attempts:
+                time.sleep(0.5 * (attempt + 1))
+                continue
+            _explain_scatter_failure(data, exc)
+            raise
+    raise AssertionError("the loop returns or raises")
+
+
+def _explain_scatter_failure(data: TrialData, exc: Exception) -> None:
+    """Raise a SearchError naming the column that cannot be pickled, if one cannot."""
+    import cloudpickle
+
+    for column in data.X.columns:
+        try:
+            cloudpickle.dumps(data.X[column])
+        except Exception as inner:
+            raise SearchError(
+                f"Column {column!r} holds values that cannot be pickled for the Dask "
+                f"workers ({type(inner).__name__}: {inner}); convert it to numbers or "
+                "strings, or drop it."
+            ) from exc
 
 
 def _collect(future, proposal: TrialSpec) -> TrialResult:
     try:
         return future.result()
-    except Exception as exc:  # the worker died or the task could not run at all
-        return TrialResult(
-            proposal.trial_id,
-            proposal.learner,
-            proposal.params,
-            proposal.seed,
-            "failed",
+    except Exception as exc:  # the worker died, the task could not run at all
+        lost = type(exc).__name__ in {"KilledWorker", "FutureCancelledError", "CancelledError"}
+        return TrialResult.of(
+            proposal,
+            "lost" if lost else "failed",
             error=f"{type(exc).__name__}: {exc}",
         )
 
 
-def _cancelled(proposal: TrialSpec) -> TrialResult:
-    return TrialResult(
-        proposal.trial_id,
-        proposal.learner,
-        proposal.params,
-        proposal.seed,
-        "cancelled",
-        error="still running when the time budget ran out",
-    )
-
-
 def leaderboard(history: Sequence[TrialResult], metric: str) -> pd.DataFrame:
-    """One row per trial, best first; failed and cancelled trials last, with their reason."""
+    """One row per trial, best first; trials without a score last, with their reason."""
     loss = METRICS[metric].loss
+    columns = [
+        "trial",
+        "learner",
+        metric,
+        "status",
+        "origin",
+        "rung",
+        "rows",
+        "fit_seconds",
+        "wall_seconds",
+        "worker",
+        "seed",
+        "config",
+        "data_fingerprint",
+        "error",
+    ]
     rows = [
         {
             "trial": r.trial_id,
             "learner": r.learner,
             metric: r.score,
             "status": r.status,
+            "origin": r.origin,
+            "rung": r.rung,
+            "rows": r.rows,
             "fit_seconds": round(r.fit_seconds, 3),
             "wall_seconds": round(r.wall_seconds, 3),
             "worker": r.worker,
             "seed": r.seed,
-            "config": json.dumps(r.params, sort_keys=True),
+            "config": json.dumps(r.params, sort_keys=True, default=str),
+            "data_fingerprint": r.data_fingerprint,
             "error": r.error,
         }
         for r in history
     ]
-    frame = pd.DataFrame(
-        rows,
-        columns=[
-            "trial",
-            "learner",
-            metric,
-            "status",
-            "fit_seconds",
-            "wall_seconds",
-            "worker",
-            "seed",
-            "config",
-            "error",
-        ],
-    )
+    frame = pd.DataFrame(rows, columns=columns)
     order = sorted(
         range(len(history)),
         key=lambda i: (
@@ -180,38 +402,49 @@ def search_trials(
     table,
     plan,
     learners: Sequence[str],
+    config,
     *,
     metric: str,
-    n_folds: int,
-    seed: int,
-    max_trials: int | None,
-    user_learners: Sequence[str] = (),
-    deterministic: bool = False,
     scheduler_address: str,
     budget: Budget,
     on_result: Callable[[TrialResult, Sequence[TrialResult]], None] | None = None,
+    store_directory: str | None = None,
 ) -> list[TrialResult]:
-    """Random search over ``learners`` for ``table`` on the scheduler's workers."""
+    """Search ``learners`` for ``table`` with the config's strategy on the scheduler's workers.
+
+    ``store_directory`` keeps trial records so that a repeated call (a retried task) reuses
+    the trials already finished.
+    """
     from trialflow.cluster import connect
     from trialflow.folds import make_folds
     from trialflow.learners import get_learner
-    from trialflow.strategy import RandomSearch
+    from trialflow.strategies import make_strategy
 
     data = TrialData(
         X=table.X,
         y=table.y,
-        folds=make_folds(table.y, task=table.task, n_folds=n_folds, seed=seed),
+        folds=make_folds(table.y, task=table.task, n_folds=config.cv_folds, seed=config.seed),
         task=table.task,
         metric=metric,
         plan=plan,
         classes=table.classes,
         token=f"{table.fingerprint}-{uuid.uuid4().hex[:8]}",
-        user_learners=tuple(user_learners),
+        user_learners=tuple(config.learners),
     )
-    strategy = RandomSearch(
+    strategy = make_strategy(
+        config.strategy,
         [get_learner(name) for name in learners],
-        seed=seed,
-        greater_is_better=METRICS[metric].greater_is_better,
+        config.strategy_settings(metric),
+        refine=config.refine,
+    )
+    rules = StopRules(
+        max_trials=config.max_trials,
+        target_score=config.target_score,
+        patience=config.patience,
+        trial_time_limit=config.trial_time_limit,
+    )
+    store = (
+        TrialStore(store_directory, data_fingerprint=table.fingerprint) if store_directory else None
     )
     client = connect(scheduler_address)
     try:
@@ -221,9 +454,10 @@ def search_trials(
                 data,
                 strategy,
                 budget=budget,
-                max_trials=max_trials,
-                sequential=deterministic,
+                rules=rules,
+                sequential=config.deterministic,
                 on_result=on_result,
+                store=store,
             )
     finally:
         client.close()

@@ -1,0 +1,189 @@
+"""Search strategies: a conformance test every registered strategy must pass, then what each
+one promises on its own. Strategies are plain objects, driven here without a cluster."""
+
+import math
+
+import pytest
+
+from trialflow.learners import LEARNERS, portfolio_for
+from trialflow.learners.space import Choice, Float, Int
+from trialflow.learners.spec import MIN_ROUNDS, LearnerSpec
+from trialflow.strategies import (
+    ASHA,
+    STRATEGIES,
+    GridSearch,
+    LocalRefinement,
+    RandomSearch,
+    StrategySettings,
+    make_strategy,
+)
+from trialflow.strategies.base import MAX_FAILURES
+from trialflow.strategies.grid import grid_values
+from trialflow.trial import TrialResult
+
+
+def fake_score(learner: str, params: dict) -> float:
+    """A deterministic objective with a clear optimum, standing in for cross-validation."""
+    score = {"lightgbm": 0.8, "hist_gradient_boosting": 0.78}.get(learner, 0.7)
+    for value in params.values():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            score += 0.01 * math.sin(value)
+    return score
+
+
+def drive(strategy, n: int, *, seconds_left: float = 1e6, fail: str = ""):
+    """Propose ``n`` trials one at a time, each finishing before the next is proposed."""
+    history: list[TrialResult] = []
+    proposals = []
+    for trial_id in range(n):
+        proposal = strategy.propose(trial_id, history, seconds_left=seconds_left)
+        if proposal is None:
+            break
+        proposals.append(proposal)
+        status = "failed" if proposal.learner == fail else "ok"
+        history.append(
+            TrialResult.of(
+                proposal,
+                status,
+                score=fake_score(proposal.learner, proposal.params) if status == "ok" else None,
+                wall_seconds=0.01 * proposal.rows,
+            )
+        )
+    return proposals, history
+
+
+def settings(**overrides) -> StrategySettings:
+    return StrategySettings(**{"seed": 3, "greater_is_better": True, **overrides})
+
+
+STRATEGY_VARIANTS = [(name, refine) for name in sorted(STRATEGIES) for refine in (False, True)]
+
+
+@pytest.mark.parametrize(("name", "refine"), STRATEGY_VARIANTS)
+class TestConformance:
+    """What the search loop relies on from every strategy."""
+
+    def test_defaults_first_in_portfolio_order(self, name, refine):
+        portfolio = portfolio_for("binary")
+        strategy = make_strategy(name, portfolio, settings(), refine=refine)
+        proposals, _ = drive(strategy, len(portfolio))
+        assert [p.learner for p in proposals] == [s.name for s in portfolio]
+        assert all(
+            p.params == s.defaults and p.rows == 1.0
+            for p, s in zip(proposals, portfolio, strict=True)
+        )
+
+    def test_proposals_are_valid_configurations(self, name, refine):
+        portfolio = portfolio_for("regression")
+        proposals, _ = drive(make_strategy(name, portfolio, settings(), refine=refine), 60)
+        assert len(proposals) == 60
+        for trial_id, proposal in enumerate(proposals):
+            spec = LEARNERS[proposal.learner]
+            assert proposal.trial_id == trial_id and spec in portfolio
+            assert 0 < proposal.rows <= 1
+            for param, value in proposal.params.items():
+                if param == spec.resource:
+                    assert MIN_ROUNDS <= value <= spec.space[param].high
+                else:
+                    assert spec.space[param].contains(value), (param, value)
+            spec.make("regression", proposal.params, seed=0)
+
+    def test_the_seed_fixes_the_sequence(self, name, refine):
+        portfolio = portfolio_for("binary")
+        first, _ = drive(make_strategy(name, portfolio, settings(), refine=refine), 30)
+        again, _ = drive(make_strategy(name, portfolio, settings(), refine=refine), 30)
+        other, _ = drive(make_strategy(name, portfolio, settings(seed=4), refine=refine), 30)
+        assert first == again
+        assert first != other
+
+    def test_no_configuration_is_proposed_twice(self, name, refine):
+        proposals, _ = drive(
+            make_strategy(name, portfolio_for("binary"), settings(), refine=refine), 80
+        )
+        keys = [(p.learner, repr(sorted(p.params.items())), p.rows) for p in proposals]
+        assert len(keys) == len(set(keys))
+
+    def test_nothing_is_proposed_that_cannot_finish_in_time(self, name, refine):
+        spec = LEARNERS["lightgbm"]
+        strategy = make_strategy(name, [spec], settings(), refine=refine)
+        strategy.propose(0, [], seconds_left=100)
+        slow = [
+            TrialResult(0, "lightgbm", dict(spec.defaults), 0, "ok", score=0.8, wall_seconds=500)
+        ]
+        assert strategy.propose(1, slow, seconds_left=0.001) is None
+
+    def test_a_learner_that_keeps_failing_is_dropped(self, name, refine):
+        portfolio = [LEARNERS["lightgbm"], LEARNERS["logistic_regression"]]
+        strategy = make_strategy(name, portfolio, settings(), refine=refine)
+        proposals, _ = drive(strategy, 40, fail="logistic_regression")
+        tried = [p.learner for p in proposals].count("logistic_regression")
+        assert 1 <= tried <= MAX_FAILURES
+
+
+def test_asha_starts_low_and_promotes_the_best_third():
+    spec = LEARNERS["lightgbm"]
+    strategy = ASHA([spec], settings(reduction_factor=3, min_resource=1 / 9))
+    assert strategy.resources == pytest.approx([1 / 9, 1 / 3, 1.0])
+    proposals, history = drive(strategy, 40)
+    default, *searched = proposals
+    assert default.rung == 2 and default.params == spec.defaults
+    assert searched[0].rung == 0
+    full = strategy.configs[searched[0].config_id][1]
+    assert searched[0].params["n_estimators"] == max(MIN_ROUNDS, round(full["n_estimators"] / 9))
+    promoted = [p for p in proposals if p.rung == 1]
+    assert promoted, "three results on rung 0 promote their best"
+    first_promotion = promoted[0]
+    rung0_before = [
+        r for r in history[: first_promotion.trial_id] if r.rung == 0 and r.status == "ok"
+    ]
+    best = max(rung0_before, key=lambda r: r.score)
+    assert first_promotion.config_id == best.config_id
+    # Promotion happens as soon as a rung holds reduction_factor results, not later.
+    assert len(rung0_before) == 3
+    assert any(p.rung == 2 and p.config_id != default.config_id for p in proposals)
+
+
+def test_asha_scales_rows_for_learners_without_a_resource():
+    strategy = ASHA([LEARNERS["logistic_regression"]], settings(min_resource=0.25))
+    proposals, _ = drive(strategy, 6)
+    assert proposals[0].rows == 1.0  # the default runs on everything
+    # min_resource 0.25 with reduction factor 3 rounds to rungs of 1/3 and all the rows.
+    assert proposals[1].rows == pytest.approx(1 / 3)
+
+
+def test_asha_brackets_start_new_configurations_on_different_rungs():
+    strategy = ASHA([LEARNERS["lightgbm"]], settings(brackets=3))
+    drive(strategy, 30)
+    starts = [bracket for _, _, bracket in strategy.configs.values()]
+    assert set(starts) == {0, 1, 2}
+    assert starts[:3] == [0, 1, 2]
+
+
+def test_grid_values_cover_each_dimension():
+    assert grid_values(Float(0.01, 1.0, log=True), 3) == pytest.approx((0.01, 0.1, 1.0))
+    assert grid_values(Int(1, 9), 3) == (1, 5, 9)
+    assert grid_values(Choice(("a", "b")), 3) == ("a", "b")
+
+
+def test_grid_walks_every_point_once_then_stops():
+    space = {"a": Float(0.0, 1.0), "b": Choice(("x", "y"))}
+    spec = LearnerSpec("tiny", ("binary",), lambda *a: None, space, {"a": 0.5, "b": "x"})
+    proposals, _ = drive(GridSearch([spec], settings(grid_points=3)), 100)
+    # The default (0.5, "x") is a grid point too, so 6 points in all.
+    assert len(proposals) == 6
+    assert {(p.params["a"], p.params["b"]) for p in proposals} == {
+        (a, b) for a in (0.0, 0.5, 1.0) for b in ("x", "y")
+    }
+
+
+def test_refinement_perturbs_the_best_configurations_late_in_the_search():
+    portfolio = portfolio_for("binary")
+    base = RandomSearch(portfolio, settings(max_trials=50))
+    strategy = LocalRefinement(base, portfolio, settings(max_trials=50))
+    proposals, history = drive(strategy, 50)
+    early = [p.origin for p in proposals[:30]]
+    late = [p.origin for p in proposals[30:]]
+    assert "refine" not in early
+    assert late.count("refine") > len(late) / 2
+    best_learners = {r.learner for r in sorted(history[:30], key=lambda r: -r.score)[:3]}
+    assert {p.learner for p in proposals[30:] if p.origin == "refine"} <= best_learners

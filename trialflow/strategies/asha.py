@@ -1,0 +1,120 @@
+"""Asynchronous successive halving (ASHA; Li et al., MLSys 2020), optionally over Hyperband's
+brackets (Li et al., JMLR 2018).
+
+New configurations start on a small resource: fewer boosting rounds or trees for learners
+that declare a resource hyperparameter, a fraction of the rows for the others. Whenever a
+rung holds enough results, the best 1/reduction_factor of them move up to the next rung on
+reduction_factor times the resource; nothing waits for stragglers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+
+from trialflow.learners import LearnerSpec
+from trialflow.learners.space import sample_config
+from trialflow.strategies.base import Proposer, StrategySettings, config_key, fits_in
+from trialflow.trial import TrialResult, TrialSpec
+
+# Draws per proposal before giving up on a new configuration that fits the time left.
+ATTEMPTS = 10
+
+
+class ASHA(Proposer):
+    """Defaults first (on the full resource); then promotions, deepest rung first; else a new
+    configuration on its bracket's lowest rung.
+
+    With ``brackets`` = b > 1, new configurations take turns over b brackets: bracket i
+    starts them on rung i, trading how many configurations are tried against how much each
+    first gets (Hyperband's hedge against a misleading low rung).
+    """
+
+    name = "asha"
+
+    def __init__(self, portfolio: Sequence[LearnerSpec], settings: StrategySettings):
+        super().__init__(portfolio, settings)
+        if settings.reduction_factor < 2:
+            raise ValueError(
+                "The 'reduction_factor' parameter must be at least 2; "
+                f"got {settings.reduction_factor}."
+            )
+        if not 0 < settings.min_resource <= 1:
+            raise ValueError(
+                f"The 'min_resource' parameter must lie in (0, 1]; got {settings.min_resource}."
+            )
+        eta = settings.reduction_factor
+        self.top = max(0, round(math.log(1 / settings.min_resource, eta)))
+        # resources[k]: fraction of the full resource on rung k; the top rung is the full one.
+        self.resources = [float(eta) ** (k - self.top) for k in range(self.top + 1)]
+        self.n_brackets = max(1, min(settings.brackets, self.top + 1))
+        self.learners = {spec.name: spec for spec in portfolio}
+        # config_id -> (learner, full-resource params, bracket)
+        self.configs: dict[int, tuple[str, dict, int]] = {}
+        self.started: set[tuple[int, int]] = set()
+        self.sampled: set[str] = set()
+
+    def propose(
+        self, trial_id: int, history: Sequence[TrialResult], *, seconds_left: float
+    ) -> TrialSpec | None:
+        default = self.next_default(trial_id, history)
+        if default is not None:
+            return self._on_rung(default, rung=self.top)
+        return self._promotion(trial_id, history, seconds_left) or self._new_configuration(
+            trial_id, history, seconds_left
+        )
+
+    def _on_rung(self, spec: TrialSpec, *, rung: int) -> TrialSpec:
+        return replace(spec, config_id=spec.trial_id, rung=rung)
+
+    def _promotion(
+        self, trial_id: int, history: Sequence[TrialResult], seconds_left: float
+    ) -> TrialSpec | None:
+        eta = self.settings.reduction_factor
+        for rung in reversed(range(self.top)):
+            for bracket in range(self.n_brackets):
+                results = [
+                    r
+                    for r in history
+                    if r.status == "ok"
+                    and r.rung == rung
+                    and self.configs.get(r.config_id, ("", {}, -1))[2] == bracket
+                ]
+                for r in sorted(results, key=self.loss)[: len(results) // eta]:
+                    if (r.config_id, rung + 1) in self.started:
+                        continue
+                    learner, full, _ = self.configs[r.config_id]
+                    params, rows = self.learners[learner].at_resource(
+                        full, self.resources[rung + 1]
+                    )
+                    if not fits_in(learner, params, rows, history, seconds_left):
+                        continue
+                    self.started.add((r.config_id, rung + 1))
+                    return self.spec(
+                        trial_id, learner, params, config_id=r.config_id, rung=rung + 1, rows=rows
+                    )
+        return None
+
+    def _new_configuration(
+        self, trial_id: int, history: Sequence[TrialResult], seconds_left: float
+    ) -> TrialSpec | None:
+        bracket = len(self.configs) % self.n_brackets
+        for _ in range(ATTEMPTS):
+            learner = self.pick_learner(history)
+            if learner is None:
+                return None
+            full = sample_config(learner.space, self.rng)
+            key = config_key(learner.name, full)
+            if key in self.sampled:
+                continue
+            params, rows = learner.at_resource(full, self.resources[bracket])
+            if not fits_in(learner.name, params, rows, history, seconds_left):
+                continue
+            self.sampled.add(key)
+            self.configs[trial_id] = (learner.name, full, bracket)
+            self.started.add((trial_id, bracket))
+            return self.spec(
+                trial_id, learner.name, params, config_id=trial_id, rung=bracket, rows=rows
+            )
+        return None
