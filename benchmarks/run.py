@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks import env, overhead, report
+from benchmarks import env, overhead, report, throughput
 from benchmarks.runner import (
     COLUMNS,
     kill_after,
@@ -48,6 +48,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tables", help="comma-separated suite names, or 'all'")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--fast", action="store_true", help="two small tables, 15 s budget")
+    parser.add_argument(
+        "--reuse",
+        type=Path,
+        help=(
+            "an earlier results.csv: rows of systems not run now are taken from it (say, the "
+            "peers, measured on this machine, while only trialflow is run again)"
+        ),
+    )
     parser.add_argument(
         "--python",
         default=sys.executable,
@@ -148,10 +156,17 @@ def main(argv: list[str] | None = None) -> None:
                 # After every row, so an interrupted suite keeps what it measured.
                 as_frame(rows).to_csv(out / "results.csv", index=False)
 
-    frame = as_frame(rows)
+    reused = reused_rows(args.reuse, tables, systems, budget) if args.reuse else []
+    frame = as_frame(rows + reused)
     summary = report.summary_lines(frame)
     machine = env.machine()
     head = header(budget, args.python, facts, machine, systems)
+    if reused:
+        kept = sorted({row["system"] for row in reused})
+        head.append(
+            f"reused: rows of {', '.join(kept)} come from {args.reuse} (same harness, suite "
+            "and budget, measured earlier); only the systems above were run now"
+        )
     report.write_markdown(frame, head, summary, out / "results.md")
     norm = report.normalized(frame)
     report.plot_normalized(
@@ -166,7 +181,33 @@ def main(argv: list[str] | None = None) -> None:
         )
         print("\n" + "\n".join(lines) + f"\n  (measured in {time.perf_counter() - started:.0f} s)")
         report.append_section(out / "results.md", "Orchestration overhead", lines)
+        lines = throughput_lines()
+        print("\n" + "\n".join(lines))
+        report.append_section(out / "results.md", "Trial throughput", lines)
     print(f"\nWrote {out / 'results.csv'}, {out / 'results.md'}, {out / 'normalized.png'}")
+
+
+def throughput_lines() -> list[str]:
+    """Trials per second with 1 and 2 worker processes (in this process: it imports trialflow)."""
+    try:
+        one = throughput.measure("credit_data", 20.0, 500, workers=1)
+        two = throughput.measure("credit_data", 20.0, 500, workers=2)
+    except Exception as exc:  # trialflow not importable here, say: the suite still reports
+        return [f"Trial throughput not measured: {type(exc).__name__}: {exc}"]
+    return throughput.format_throughput(one, two, "credit_data", 500)
+
+
+def reused_rows(path: Path, tables: list, systems: list[str], budget: float) -> list[dict]:
+    """Rows of an earlier run for systems not run now, on the tables run now."""
+    earlier = pd.read_csv(path)
+    names = {table.name for table in tables}
+    keep = (
+        earlier["table"].isin(names)
+        & ~earlier["system"].isin(systems)
+        & (earlier["budget_seconds"] == budget)
+    )
+    rows = earlier[keep].astype(object).where(earlier[keep].notna(), None)
+    return rows.to_dict("records")
 
 
 def measure_one(system: str, data, budget: float, python: str, out: Path, run_env: dict) -> dict:

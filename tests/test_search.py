@@ -41,7 +41,7 @@ def trial_data(task="binary", metric="roc_auc", n=120) -> TrialData:
         metric=metric,
         plan=plan_columns(X, target="target", exclude={}),
         classes=classes,
-        token="t",
+        token=f"t{task}{n}-run",
     )
 
 

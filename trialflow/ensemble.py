@@ -63,10 +63,17 @@ def select_ensemble(
     """The weighted ensemble of the top trials that scores best out of fold, or None when no
     mix of two or more beats the best single trial."""
     m = METRICS[metric]
-    pool = sorted(
+    ranked = sorted(
         (r for r in history if r.status == "ok" and r.oof is not None and r.score is not None),
         key=lambda r: m.loss(r.score),
-    )[:candidates]
+    )
+    # The best trial of every learner first, then the next best overall: a search that
+    # spends most trials on one learner would otherwise offer only near-copies of it.
+    best_each = list({r.learner: r for r in reversed(ranked)}.values())[::-1]
+    best_each.sort(key=lambda r: m.loss(r.score))
+    taken = {id(r) for r in best_each}
+    pool = (best_each + [r for r in ranked if id(r) not in taken])[:candidates]
+    pool.sort(key=lambda r: m.loss(r.score))
     if len(pool) < 2:
         return None
     validated = np.concatenate([valid for _, valid in folds])

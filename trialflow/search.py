@@ -163,7 +163,9 @@ def run_search(
         out_of_time = not done and seconds_left() <= 0
         if pending and (out_of_time or stopped) and best_trial(history, data.metric) is not None:
             reason = stopped or "still running when the time budget ran out"
-            client.cancel(list(pending))
+            # Killed, not only cancelled: a cancelled fit keeps its core busy until it ends,
+            # slowing the refit that follows and the cluster's shutdown.
+            kill_trials(client, list(pending))
             for proposal, started in pending.values():
                 finish(
                     TrialResult.of(

@@ -75,6 +75,11 @@ class Proposer:
         self.proposed.add(config_key(learner, params))
         return TrialSpec(trial_id, learner, params, self.settings.seed, origin=self.name, **fields)
 
+    @property
+    def defaults_pending(self) -> bool:
+        """Whether some learner's default has not been proposed yet."""
+        return bool(self._defaults_left)
+
     def next_default(self, trial_id: int, history: Sequence[TrialResult]) -> TrialSpec | None:
         done = {config_key(r.learner, r.params) for r in history}
         while self._defaults_left:

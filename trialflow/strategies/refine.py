@@ -80,7 +80,11 @@ class LocalRefinement(Proposer):
         base = self.base.propose
         # The wrapped strategy answering None may only mean nothing of its fits the time
         # left; a neighbour of a cheap configuration still may, and the other way round.
-        if self._late(trial_id, seconds_left) and self.rng.random() >= EXPLORE:
+        # Every learner's default runs before any refinement (the floor no search may end
+        # below), however small max_trials is.
+        defaults_first = getattr(self.base, "defaults_pending", False)
+        late = not defaults_first and self._late(trial_id, seconds_left)
+        if late and self.rng.random() >= EXPLORE:
             return self._neighbour(trial_id, history, seconds_left) or base(
                 trial_id, history, seconds_left=seconds_left
             )
