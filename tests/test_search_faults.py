@@ -243,3 +243,5 @@ def test_threads_per_trial_are_the_cores_over_the_concurrent_trials(processes):
     processes.wait_for_workers(2, timeout=30)
     cores = len(os.sched_getaffinity(0))
     assert threads_by_host(processes) == {"127.0.0.1": max(1, cores // 2)}
+    # Small data gets one thread: more would cost more than they save.
+    assert threads_by_host(processes, n_rows=3000) == {"127.0.0.1": 1}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 import uuid
@@ -77,10 +78,11 @@ def run_search(
     """
     from distributed import wait
 
+    _quiet_expected_losses()
     history: list[TrialResult] = store.load() if store is not None else []
     metric = METRICS[data.metric]
     data_future = _scatter(client, data)
-    threads = {} if sequential else threads_by_host(client)
+    threads = {} if sequential else threads_by_host(client, len(data.y))
     slots = 1 if sequential else max(1, sum(client.nthreads().values()))
     run_key = uuid.uuid4().hex[:8]
     pending: dict = {}
@@ -165,6 +167,7 @@ def run_search(
             reason = stopped or "still running when the time budget ran out"
             # Killed, not only cancelled: a cancelled fit keeps its core busy until it ends,
             # slowing the refit that follows and the cluster's shutdown.
+            data_future.release()  # nothing left to lose when its holders are killed
             kill_trials(client, list(pending))
             for proposal, started in pending.values():
                 finish(
@@ -178,6 +181,22 @@ def run_search(
             pending.clear()
             break
     return history
+
+
+class _ExpectedDataLoss(logging.Filter):
+    """Drops the scheduler's error about losing our scattered training data: it is expected
+    when the only worker holding it is killed for overstaying, and the search scatters the
+    data again."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("lose scattered data" in message and "TrialData-" in message)
+
+
+def _quiet_expected_losses() -> None:
+    scheduler_log = logging.getLogger("distributed.scheduler")
+    if not any(isinstance(f, _ExpectedDataLoss) for f in scheduler_log.filters):
+        scheduler_log.addFilter(_ExpectedDataLoss())
 
 
 # A trial past its own limit gets this long to stop itself before its worker is killed.
@@ -272,13 +291,22 @@ def _usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
-def threads_by_host(client) -> dict[str, int]:
-    """Threads per trial on each host: its cores divided by the trials it runs at once."""
+# Below this many training rows per thread, extra threads cost more in synchronisation than
+# they save. Measured on credit_data (3 340 rows, LightGBM, 500 rounds, 5 folds): 1.12 s per
+# trial on one thread, 1.39 s on two.
+ROWS_PER_THREAD = 10_000
+
+
+def threads_by_host(client, n_rows: int | None = None) -> dict[str, int]:
+    """Threads per trial on each host: its cores divided by the trials it runs at once,
+    and no more than one per ROWS_PER_THREAD training rows."""
     concurrent: dict[str, int] = {}
     for address, nthreads in client.nthreads().items():
         concurrent[host_of(address)] = concurrent.get(host_of(address), 0) + nthreads
     cores = {host_of(address): n for address, n in client.run(_usable_cores).items()}
-    return {host: max(1, cores.get(host, 1) // n) for host, n in concurrent.items()}
+    cap = max(1, n_rows // ROWS_PER_THREAD) if n_rows is not None else None
+    threads = {host: max(1, cores.get(host, 1) // n) for host, n in concurrent.items()}
+    return {host: min(n, cap) if cap else n for host, n in threads.items()}
 
 
 def pickling_problem(proposal: TrialSpec) -> str:
