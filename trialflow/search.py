@@ -32,6 +32,31 @@ def estimate_refit_seconds(best: TrialResult | None) -> float:
     return best.wall_seconds / len(best.fold_scores) * REFIT_MARGIN
 
 
+# Learners whose best trials the time reserve covers: an ensemble rarely mixes more.
+ENSEMBLE_LEARNERS = 4
+
+
+def reserved_refit_seconds(history: Sequence[TrialResult], metric: str) -> float:
+    """Seconds to keep for the final refit: of the likely ensemble, not only the best trial.
+
+    The ensemble draws on each learner's best trial and on more trials of the best learner;
+    its refit costs the sum of its members'. Reserving only the best trial's refit once cost
+    an ensemble 0.005 AUC out of fold on credit_data (its 0.7 s refit no longer fit).
+    """
+    loss = METRICS[metric].loss
+    best_each: dict[str, TrialResult] = {}
+    for r in history:
+        if r.status == "ok" and r.score is not None:
+            known = best_each.get(r.learner)
+            if known is None or loss(r.score) < loss(known.score):
+                best_each[r.learner] = r
+    ranked = sorted(best_each.values(), key=lambda r: loss(r.score))[:ENSEMBLE_LEARNERS]
+    if not ranked:
+        return 0.0
+    # The best learner usually brings a second member of its own.
+    return sum(estimate_refit_seconds(r) for r in ranked) + estimate_refit_seconds(ranked[0])
+
+
 def best_trial(history: Sequence[TrialResult], metric: str) -> TrialResult | None:
     scored = [r for r in history if r.status == "ok" and r.score is not None]
     if not scored:
@@ -69,8 +94,8 @@ def run_search(
     the whole search, depends only on the seed.
 
     The data is scattered to every worker once; each trial ships only its small spec. New
-    trials start only while the time left (after reserving the refit of the best trial so
-    far and the finishing steps) covers them, and each carries that time as its limit, which
+    trials start only while the time left (after reserving the refit of a likely ensemble
+    and the finishing steps) covers them, and each carries that time as its limit, which
     the worker enforces. Trials still running when the time is up are cancelled; a trial
     that overstays its own limit has its worker process killed (its nanny starts a new one).
     With a ``store``, finished trials are recorded there and reused when the search runs
@@ -90,8 +115,7 @@ def run_search(
     stopped = _stop_reason(history, rules, metric)
 
     def seconds_left() -> float:
-        best = best_trial(history, data.metric)
-        return budget.search_seconds_left(estimate_refit_seconds(best))
+        return budget.search_seconds_left(reserved_refit_seconds(history, data.metric))
 
     def finish(result: TrialResult) -> None:
         history.append(result)
