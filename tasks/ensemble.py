@@ -27,18 +27,19 @@ def ensemble(
     logger = get_run_logger()
     # The same folds the search used: same rows, task, fold count and seed.
     folds = make_folds(table.y, task=table.task, n_folds=config.cv_folds, seed=config.seed)
-    choice = select_ensemble(trials, table.y, folds, metric=metric, classes=table.classes)
+    # Members are drawn only from trials whose refits fit in the time left.
+    allowance = Budget(deadline).search_seconds_left(0.0)
+    choice = select_ensemble(
+        trials,
+        table.y,
+        folds,
+        metric=metric,
+        classes=table.classes,
+        refit_cost=estimate_refit_seconds,
+        refit_allowance=allowance,
+    )
     if choice is None:
         logger.info("No ensemble beats the best single trial; keeping it.")
-        return None
-    refit_seconds = sum(estimate_refit_seconds(m) for m in choice.members)
-    if refit_seconds > Budget(deadline).search_seconds_left(0.0):
-        logger.info(
-            "An ensemble would score %.4f but its refit (~%.1f s) does not fit the "
-            "time left; keeping the best single trial.",
-            choice.score,
-            refit_seconds,
-        )
         return None
     logger.info(
         "Ensemble of %d trials scores %s %.4f out of fold.",

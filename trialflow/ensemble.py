@@ -3,7 +3,8 @@ predictions (Caruana et al., ICML 2004), kept only when it beats the best single
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,21 +60,19 @@ def select_ensemble(
     classes: list | None,
     rounds: int = ROUNDS,
     candidates: int = CANDIDATES,
+    refit_cost: Callable[[TrialResult], float] | None = None,
+    refit_allowance: float = math.inf,
 ) -> EnsembleChoice | None:
     """The weighted ensemble of the top trials that scores best out of fold, or None when no
-    mix of two or more beats the best single trial."""
+    mix of two or more beats the best single trial.
+
+    With ``refit_cost``, members are drawn only from trials whose refits together fit in
+    ``refit_allowance`` seconds, so the chosen ensemble can always be refitted in time.
+    """
     m = METRICS[metric]
-    ranked = sorted(
-        (r for r in history if r.status == "ok" and r.oof is not None and r.score is not None),
-        key=lambda r: m.loss(r.score),
+    pool = ensemble_pool(
+        history, metric, candidates=candidates, refit_cost=refit_cost, allowance=refit_allowance
     )
-    # The best trial of every learner first, then the next best overall: a search that
-    # spends most trials on one learner would otherwise offer only near-copies of it.
-    best_each = list({r.learner: r for r in reversed(ranked)}.values())[::-1]
-    best_each.sort(key=lambda r: m.loss(r.score))
-    taken = {id(r) for r in best_each}
-    pool = (best_each + [r for r in ranked if id(r) not in taken])[:candidates]
-    pool.sort(key=lambda r: m.loss(r.score))
     if len(pool) < 2:
         return None
     validated = np.concatenate([valid for _, valid in folds])
@@ -103,6 +102,42 @@ def select_ensemble(
     if m.loss(float(np.mean(fold_scores))) > m.loss(pool[0].score) - MIN_GAIN:
         return None
     return EnsembleChoice(members, [float(w) for w in weights], fold_scores)
+
+
+def ensemble_pool(
+    history: Sequence[TrialResult],
+    metric: str,
+    *,
+    candidates: int = CANDIDATES,
+    refit_cost: Callable[[TrialResult], float] | None = None,
+    allowance: float = math.inf,
+) -> list[TrialResult]:
+    """The trials an ensemble is selected from, best first.
+
+    The best trial of every learner comes first, then the next best overall: a search that
+    spends most trials on one learner would otherwise offer only near-copies of it. Trials
+    whose refit would overrun ``allowance`` (summed over the pool) are passed over.
+    """
+    m = METRICS[metric]
+    ranked = sorted(
+        (r for r in history if r.status == "ok" and r.oof is not None and r.score is not None),
+        key=lambda r: m.loss(r.score),
+    )
+    best_each = list({r.learner: r for r in reversed(ranked)}.values())
+    best_each.sort(key=lambda r: m.loss(r.score))
+    taken = {id(r) for r in best_each}
+    pool: list[TrialResult] = []
+    spent = 0.0
+    for r in best_each + [r for r in ranked if id(r) not in taken]:
+        cost = refit_cost(r) if refit_cost is not None else 0.0
+        if spent + cost > allowance:
+            continue
+        pool.append(r)
+        spent += cost
+        if len(pool) == candidates:
+            break
+    pool.sort(key=lambda r: m.loss(r.score))
+    return pool
 
 
 def _score(metric, y, prediction: np.ndarray, classes) -> float:
