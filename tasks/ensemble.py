@@ -28,7 +28,7 @@ def ensemble(
     # The same folds the search used: same rows, task, fold count and seed.
     folds = make_folds(table.y, task=table.task, n_folds=config.cv_folds, seed=config.seed)
     # Members are drawn only from trials whose refits fit in the time left.
-    allowance = Budget(deadline).search_seconds_left(0.0)
+    allowance = Budget(deadline).refit_seconds_left()
     choice = select_ensemble(
         trials,
         table.y,

@@ -32,29 +32,13 @@ def estimate_refit_seconds(best: TrialResult | None) -> float:
     return best.wall_seconds / len(best.fold_scores) * REFIT_MARGIN
 
 
-# Learners whose best trials the time reserve covers: an ensemble rarely mixes more.
-ENSEMBLE_LEARNERS = 4
-
-
 def reserved_refit_seconds(history: Sequence[TrialResult], metric: str) -> float:
-    """Seconds to keep for the final refit: of the likely ensemble, not only the best trial.
+    """Seconds to keep for the final refit: of every trial an ensemble may draw on, not only
+    of the best one (reserving only the best trial's refit cost credit_data an ensemble
+    worth 0.005 AUC out of fold: its 0.7 s refit no longer fit)."""
+    from trialflow.ensemble import ensemble_pool
 
-    The ensemble draws on each learner's best trial and on more trials of the best learner;
-    its refit costs the sum of its members'. Reserving only the best trial's refit once cost
-    an ensemble 0.005 AUC out of fold on credit_data (its 0.7 s refit no longer fit).
-    """
-    loss = METRICS[metric].loss
-    best_each: dict[str, TrialResult] = {}
-    for r in history:
-        if r.status == "ok" and r.score is not None:
-            known = best_each.get(r.learner)
-            if known is None or loss(r.score) < loss(known.score):
-                best_each[r.learner] = r
-    ranked = sorted(best_each.values(), key=lambda r: loss(r.score))[:ENSEMBLE_LEARNERS]
-    if not ranked:
-        return 0.0
-    # The best learner usually brings a second member of its own.
-    return sum(estimate_refit_seconds(r) for r in ranked) + estimate_refit_seconds(ranked[0])
+    return sum(estimate_refit_seconds(r) for r in ensemble_pool(history, metric))
 
 
 def best_trial(history: Sequence[TrialResult], metric: str) -> TrialResult | None:
