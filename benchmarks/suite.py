@@ -32,6 +32,8 @@ class Table:
     sensitive: list[str] = field(default_factory=list)
     split: str = "random"  # "random" (75/25) or "time" (earliest 75% by `time` to train)
     time: str | None = None
+    # Holiday calendar the suite gives for the table's dates (trialflow's --holidays).
+    holidays: str = ""
 
     @property
     def metric(self) -> str:

@@ -47,6 +47,8 @@ def trialflow_system(
         time_budget=budget,
         seed=0,
         model_name=f"bench-{table.name}",
+        # The suite's holiday calendar is user configuration, as --holidays US would be.
+        **({"holidays": table.holidays} if table.holidays else {}),
         **options,  # max_trials, for the overhead figure
     )
     board = result.leaderboard

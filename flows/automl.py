@@ -14,6 +14,7 @@ from trialflow.budget import Budget
 from trialflow.cluster import dask_cluster
 from trialflow.config import TrainConfig
 from trialflow.errors import SearchError
+from trialflow.plan_file import fitted_features_frame
 from trialflow.result import TrainResult
 from trialflow.search import best_trial, leaderboard
 from trialflow.tasks.ensemble import ensemble
@@ -71,7 +72,14 @@ def automl(
         importance = explain(pipeline, table, plan, metric, config.seed, budget.deadline - 3)
     with _timed(timings, "register"):
         registered = register(pipeline, table, plan, config, metric, best, board, importance)
-        publish(board, importance, registered, task=table.task, metric=metric)
+        publish(
+            board,
+            importance,
+            registered,
+            task=table.task,
+            metric=metric,
+            features=fitted_features_frame(pipeline),
+        )
 
     return TrainResult(
         pipeline=pipeline,

@@ -8,6 +8,10 @@ from typing import Any
 
 from trialflow.learners.space import Dimension
 
+# A hyperparameter any regression learner may get: fit on log(1 + y) and predict back with
+# exp(.) - 1. Prices, counts and durations are skewed; their errors shrink on the log scale.
+TARGET_TRANSFORM = "target_transform"
+
 # Fewest boosting rounds or trees a scaled-down trial gets; fewer say little about a config.
 MIN_ROUNDS = 10
 
@@ -47,7 +51,12 @@ class LearnerSpec:
     def make(self, task: str, params: dict[str, Any], *, seed: int, n_jobs: int = 1):
         if not self.supports(task):
             raise ValueError(f"Learner {self.name!r} does not support {task} tasks.")
-        return self.build(task, {**self.fixed, **params}, seed, n_jobs)
+        params = {**self.fixed, **params}
+        transform = params.pop(TARGET_TRANSFORM, "none")
+        model = self.build(task, params, seed, n_jobs)
+        if transform == "log":
+            return log_target(model)
+        return model
 
     def fit_kwargs(self, stop_at: float | None) -> dict[str, Any]:
         if stop_at is None or self.fit_deadline is None:
@@ -67,3 +76,35 @@ class LearnerSpec:
             scaled = max(MIN_ROUNDS, min(full, round(full * fraction)))
             return {**params, self.resource: scaled}, 1.0
         return dict(params), fraction
+
+
+def log_target(model):
+    """``model`` fitted on log(1 + y); predictions mapped back to the original scale."""
+    import numpy as np
+    from sklearn.compose import TransformedTargetRegressor
+
+    return TransformedTargetRegressor(
+        regressor=model, func=np.log1p, inverse_func=np.expm1, check_inverse=False
+    )
+
+
+def with_target_transform(spec: LearnerSpec) -> LearnerSpec:
+    """``spec`` with the target transform (none or log) added to its search space."""
+    from dataclasses import replace
+
+    from trialflow.learners.space import Choice
+
+    return replace(spec, space={**spec.space, TARGET_TRANSFORM: Choice(("none", "log"))})
+
+
+def skewed_positive(y) -> bool:
+    """Whether a regression target is non-negative and right-skewed enough for a log."""
+    import numpy as np
+    import pandas as pd
+
+    values = pd.Series(np.asarray(y, dtype=float)).dropna()
+    return bool(len(values) > 2 and values.min() >= 0 and values.skew() > SKEW_FOR_LOG)
+
+
+# Skewness above which a log of the target is worth searching (house prices: about 1.7).
+SKEW_FOR_LOG = 1.0

@@ -6,20 +6,20 @@ from prefect import get_run_logger
 
 from trialflow import progress
 from trialflow.config import TrainConfig
-from trialflow.featurizers import ColumnPlan, plan_columns
+from trialflow.featurizers import ColumnPlan
 from trialflow.loading import TrainingTable
+from trialflow.plan_file import plan_for, sensitive_exclusions
 from trialflow.tasks.step import step
 
 
 @step("featurize")
 def plan_features(table: TrainingTable, config: TrainConfig) -> ColumnPlan:
     progress.emit("stage", name="featurize")
-    exclude = {
-        c: "sensitive column: reported on, not used as a model input" for c in config.sensitive
-    }
-    plan = plan_columns(table.X, target=table.target, exclude=exclude)
+    plan = plan_for(table, config, sensitive_exclusions(config))
     logger = get_run_logger()
     logger.info("Features from %s.", ", ".join(f"{len(v)} {k}" for k, v in plan.kinds.items() if v))
     for column, reason in plan.dropped.items():
         logger.info("Dropped column %r: %s.", column, reason)
+    if plan.holiday_country or plan.holiday_column:
+        logger.info("Holiday features from %s.", plan.holiday_country or plan.holiday_column)
     return plan

@@ -17,6 +17,7 @@ def publish(
     *,
     task: str,
     metric: str,
+    features: pd.DataFrame | None = None,
 ) -> None:
     shown = leaderboard.drop(columns=["error"]).head(50)
     create_table_artifact(
@@ -29,6 +30,12 @@ def publish(
         table=_records(importance),
         description=f"Permutation importance of raw columns ({metric} lost when shuffled).",
     )
+    if features is not None and len(features):
+        create_table_artifact(
+            key="features",
+            table=_records(features.head(500)),
+            description="The featurization: every model input, its source columns and featurizer.",
+        )
     best = leaderboard.iloc[0]
     create_markdown_artifact(
         key="model",

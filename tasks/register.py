@@ -10,6 +10,7 @@ from trialflow import progress
 from trialflow.config import TrainConfig
 from trialflow.featurizers import ColumnPlan
 from trialflow.loading import TrainingTable
+from trialflow.plan_file import fitted_features_frame
 from trialflow.registry import RegisteredModel, register_model
 from trialflow.tasks.step import step
 from trialflow.trial import TrialResult
@@ -58,9 +59,13 @@ def register(
             "leaderboard.csv": leaderboard,
             "feature_importance.csv": importance,
             "column_plan.csv": plan.to_frame(),
+            "features.csv": fitted_features_frame(pipeline),
         },
-        # The user named these learners' modules, so the types they define are trusted.
-        trusted_modules=tuple(path.partition(":")[0] for path in config.learners),
+        # The user named these learners' and featurizers' modules, so their types are trusted.
+        trusted_modules=tuple(
+            path.partition(":")[0]
+            for path in [*config.learners, *(u["path"] for u in plan.user_featurizers)]
+        ),
     )
     get_run_logger().info("Registered %s version %s.", registered.name, registered.version)
     return registered

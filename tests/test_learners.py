@@ -56,3 +56,29 @@ def test_aligned_proba_fills_classes_a_fold_lacked():
     proba = aligned_proba(pipeline, X, ["high", "low", "mid"])
     assert proba.shape == (90, 3)
     assert (proba[:, 1] == 0).all()
+
+
+def test_a_log_target_is_searched_for_skewed_positive_targets():
+    import numpy as np
+    from sklearn.compose import TransformedTargetRegressor
+
+    from trialflow.learners.spec import (
+        TARGET_TRANSFORM,
+        skewed_positive,
+        with_target_transform,
+    )
+
+    rng = np.random.default_rng(0)
+    prices = np.exp(rng.normal(12, 0.6, size=500))
+    assert skewed_positive(prices)
+    assert not skewed_positive(rng.normal(size=500))
+    assert not skewed_positive(-prices)
+    spec = with_target_transform(LEARNERS["lightgbm"])
+    assert spec.space[TARGET_TRANSFORM].values == ("none", "log")
+    model = spec.make("regression", {**spec.defaults, TARGET_TRANSFORM: "log"}, seed=0)
+    assert isinstance(model, TransformedTargetRegressor)
+    X = rng.normal(size=(500, 3))
+    fitted = model.fit(X, prices)
+    assert fitted.predict(X).min() > 0
+    plain = spec.make("regression", {**spec.defaults, TARGET_TRANSFORM: "none"}, seed=0)
+    assert not isinstance(plain, TransformedTargetRegressor)

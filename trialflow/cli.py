@@ -71,6 +71,32 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(predict)
     predict.set_defaults(command="predict", run=_run_predict)
 
+    features = commands.add_parser(
+        "features",
+        help="show, and write as an editable YAML plan, how a table would be featurized",
+        description="Detect each column's type of DATA, fit the featurizers and list every "
+        "output feature with its source columns and featurizer, and the dropped columns with "
+        "the reason. --output writes the plan as YAML; edit it and pass it to "
+        "`trialflow train --featurization`.",
+    )
+    features.add_argument("data", metavar="DATA", help=_field_help("data"))
+    features.add_argument("--target", required=True, help=_field_help("target"))
+    features.add_argument("--holidays", default="", help=_field_help("holidays"))
+    features.add_argument(
+        "--featurization", default="", metavar="PLAN", help="start from this edited plan"
+    )
+    features.add_argument(
+        "--sensitive",
+        nargs="+",
+        action="extend",
+        default=None,
+        metavar="COL",
+        help=_field_help("sensitive"),
+    )
+    features.add_argument("--output", "-o", default="", metavar="PLAN.yaml", help="write here")
+    _add_common(features)
+    features.set_defaults(command="features", run=_run_features)
+
     server = commands.add_parser(
         "server",
         help="start, stop or show the local Prefect server runs reuse",
@@ -172,6 +198,26 @@ def _run_predict(args: argparse.Namespace) -> int:
     scored = predict(args.model, args.data, tracking_uri=args.mlflow_uri)
     path = write_atomically(scored, args.output)
     print(f"Wrote {len(scored)} predictions to {path}.")
+    return 0
+
+
+def _run_features(args: argparse.Namespace) -> int:
+    from trialflow.cli_output import print_feature_plan
+    from trialflow.config import TrainConfig
+    from trialflow.plan_file import inspect_features, write_plan_file
+
+    config = TrainConfig(
+        data=args.data,
+        target=args.target,
+        holidays=args.holidays,
+        featurization=args.featurization,
+        sensitive=args.sensitive or [],
+    )
+    document = inspect_features(config)
+    print_feature_plan(document)
+    if args.output:
+        write_plan_file(document, args.output)
+        print(f"Wrote the plan to {args.output}; edit it and train with --featurization.")
     return 0
 
 

@@ -124,3 +124,17 @@ def _config_text(config_json: str) -> str:
 
 def _short(text: str, width: int = 90) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def print_feature_plan(document: dict) -> None:
+    """The plan of ``trialflow features``: output features, then the dropped columns."""
+    table = Table(title=f"Features for target {document['target']!r}")
+    for column in ("feature", "from", "featurizer"):
+        table.add_column(column)
+    for feature in document["features"]:
+        table.add_row(feature["name"], ", ".join(feature["sources"]), feature["featurizer"])
+    stdout.print(table)
+    for column, reason in document["dropped_because"].items():
+        stdout.print(f"Dropped {column!r}: {reason}.")
+    if document["holidays"]:
+        stdout.print(f"Holiday calendar: {document['holidays']}.")

@@ -95,6 +95,20 @@ class TrainConfig(BaseModel):
     sensitive: list[str] = Field(
         default_factory=list, description="Sensitive columns, reported on for fairness."
     )
+    holidays: str = Field(
+        default="",
+        description=(
+            "Holiday features for date columns: a country code (US, or US-CA for a "
+            "subdivision) or the name of a column whose values are such codes."
+        ),
+    )
+    featurization: str = Field(
+        default="",
+        description=(
+            "An edited featurization plan (YAML, as written by `trialflow features`): column "
+            "types, holidays, featurizers turned off, features dropped, your own featurizers."
+        ),
+    )
     learners: list[str] = Field(
         default_factory=list,
         description=(

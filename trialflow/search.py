@@ -456,6 +456,7 @@ def search_trials(
     from trialflow.cluster import connect
     from trialflow.folds import make_folds
     from trialflow.learners import get_learner
+    from trialflow.learners.spec import skewed_positive, with_target_transform
     from trialflow.strategies import make_strategy
 
     data = TrialData(
@@ -469,9 +470,13 @@ def search_trials(
         token=f"{table.fingerprint}-{uuid.uuid4().hex[:8]}",
         user_learners=tuple(config.learners),
     )
+    portfolio = [get_learner(name) for name in learners]
+    if table.task == "regression" and skewed_positive(table.y):
+        # The search decides, per configuration, whether fitting on log(1 + y) pays.
+        portfolio = [with_target_transform(spec) for spec in portfolio]
     strategy = make_strategy(
         config.strategy,
-        [get_learner(name) for name in learners],
+        portfolio,
         config.strategy_settings(metric),
         refine=config.refine,
     )

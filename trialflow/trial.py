@@ -205,9 +205,11 @@ def _featurized_fold(data: TrialData, fold: int, encoding: str):
                 del _FOLD_CACHE[stale]
             train_idx, valid_idx = data.folds[fold]
             X_train = data.X.iloc[train_idx]
-            featurizer = TableFeaturizer(data.plan, categorical_encoding=encoding).fit(X_train)
+            featurizer = TableFeaturizer(data.plan, categorical_encoding=encoding)
+            # fit_transform: featurizers that learn from the target encode the training rows
+            # out of fold, so the model never sees its own rows' targets.
             _FOLD_CACHE[key] = (
-                featurizer.transform(X_train),
+                featurizer.fit_transform(X_train, data.y[train_idx]),
                 featurizer.transform(data.X.iloc[valid_idx]),
             )
         return _FOLD_CACHE[key]
