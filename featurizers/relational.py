@@ -104,7 +104,7 @@ class RelationalFeaturizer(Featurizer):
         _check_keys(X, self.links_)
         if not self.feature_names_out_:
             return pd.DataFrame(index=X.index)
-        import featuretools as ft
+        ft = _featuretools()
 
         entityset = self._entityset(X, logical_types=self.logical_types_)
         features = ft.load_features(self.features_json_)
@@ -114,7 +114,7 @@ class RelationalFeaturizer(Featurizer):
 
     def _entityset(self, X: pd.DataFrame, logical_types: dict | None):
         """This table (its row number, keys and ``columns``) and the related tables."""
-        import featuretools as ft
+        ft = _featuretools()
 
         types = logical_types or {}
         entityset = ft.EntitySet(id="trialflow")
@@ -144,7 +144,7 @@ class RelationalFeaturizer(Featurizer):
 
     def _candidates(self, entityset) -> list:
         """DFS features that read a related table (or apply a primitive), in DFS order."""
-        import featuretools as ft
+        ft = _featuretools()
         from featuretools.feature_base import IdentityFeature
 
         try:
@@ -481,7 +481,7 @@ def _sample_seconds(features: list, entityset, n_rows: int) -> float:
 
 def _feature_matrix(features: list, entityset, n_rows: int, rows=None) -> pd.DataFrame:
     """The features of ``rows`` (default all), in row order."""
-    import featuretools as ft
+    ft = _featuretools()
 
     ids = np.arange(n_rows) if rows is None else rows
     if not features:
@@ -496,7 +496,7 @@ def _feature_matrix(features: list, entityset, n_rows: int, rows=None) -> pd.Dat
 
 def _saved(features: list) -> str:
     """The features' definitions as JSON text ("" for none: Featuretools cannot save none)."""
-    import featuretools as ft
+    ft = _featuretools()
 
     return ft.save_features(features) if features else ""
 
@@ -556,3 +556,15 @@ def _as_list(value) -> list:
     if isinstance(value, str):
         return [value]
     return list(value)
+
+
+def _featuretools():
+    """featuretools, imported on first use (it costs seconds), without the deprecation
+    warning its woodwork dependency raises on importing pkg_resources."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+        import featuretools
+
+    return featuretools
