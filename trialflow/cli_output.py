@@ -101,6 +101,9 @@ def print_train_result(result, *, wall_seconds: float, top: int = 15) -> None:
         )
     stdout.print(table)
     stdout.print(f"Task: {result.task} ({result.task_reason}).", highlight=False)
+    for column, reason in result.plan.dropped.items():
+        alert = "[bold red]Alert[/]: " if reason.startswith("target leakage") else ""
+        stdout.print(f"{alert}Dropped column {column!r}: {_escape_markup(reason)}.")
     stdout.print(
         f"Registered model: {result.model_name} version {result.model_version} "
         f"(predict with: trialflow predict {result.model_name}/{result.model_version} DATA "
@@ -138,3 +141,9 @@ def print_feature_plan(document: dict) -> None:
         stdout.print(f"Dropped {column!r}: {reason}.")
     if document["holidays"]:
         stdout.print(f"Holiday calendar: {document['holidays']}.")
+
+
+def _escape_markup(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

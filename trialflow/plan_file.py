@@ -188,8 +188,13 @@ def read_plan_file(path: str | Path) -> PlanEdits:
 def plan_for(table, config, exclude: dict[str, str]) -> ColumnPlan:
     """The column plan of a run: detected, then the user's plan file and options on top."""
     from trialflow.featurizers import plan_columns
+    from trialflow.leakage import find_leaks
 
     edits = read_plan_file(config.featurization) if config.featurization else PlanEdits()
+    # A column the user typed in the plan is kept even if it looks like leakage.
+    candidates = table.X.drop(columns=[*exclude, *edits.types], errors="ignore")
+    leaks = find_leaks(candidates, table.y, table.task, seed=config.seed)
+    exclude = {**exclude, **{leak.column: leak.reason for leak in leaks}}
     plan = plan_columns(
         table.X,
         target=table.target,
