@@ -103,10 +103,9 @@ def plan_document(plan: ColumnPlan, features: list[dict], *, target: str) -> dic
 
 
 def write_plan_file(document: dict, path: str | Path) -> None:
-    import os
-    import tempfile
-
     import yaml
+
+    from trialflow.files import write_atomically
 
     path = Path(path)
     text = HEADER.format(target=document["target"], path=path.name, kinds=", ".join(KINDS))
@@ -115,15 +114,7 @@ def write_plan_file(document: dict, path: str | Path) -> None:
         raise ConfigError(
             f"Cannot write the plan to {str(path)!r}: there is no folder {str(path.parent)!r}."
         )
-    # Beside the target, then renamed: a reader never sees half a plan.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, lambda handle: handle.write(text.encode()))
 
 
 def read_plan_file(path: str | Path) -> PlanEdits:

@@ -12,11 +12,11 @@ import dataclasses
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from trialflow.files import write_atomically
 from trialflow.trial import TrialResult
 
 logger = logging.getLogger(__name__)
@@ -38,11 +38,11 @@ class TrialStore:
         self.directory.mkdir(parents=True, exist_ok=True)
         stem = f"trial-{result.trial_id:05d}"
         if result.oof is not None:
-            _atomic_write(self.directory / f"{stem}.npy", lambda f: np.save(f, result.oof))
+            write_atomically(self.directory / f"{stem}.npy", lambda f: np.save(f, result.oof))
         record = {k: v for k, v in dataclasses.asdict(result).items() if k != "oof"}
         record["has_oof"] = result.oof is not None
         payload = json.dumps(record, default=_jsonable).encode()
-        _atomic_write(self.directory / f"{stem}.json", lambda f: f.write(payload))
+        write_atomically(self.directory / f"{stem}.json", lambda f: f.write(payload))
 
     def load(self) -> list[TrialResult]:
         """Trials recorded for this data, in trial order; unreadable records are skipped."""
@@ -69,14 +69,3 @@ def _jsonable(value):
     if isinstance(value, np.generic):
         return value.item()
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
