@@ -69,6 +69,8 @@ class Proposer:
         self.settings = settings
         self.rng = np.random.default_rng(settings.seed)
         self.proposed: set[str] = set()
+        self._history_keys: set[str] = set()
+        self._history_seen = 0
         self._defaults_left = list(self.portfolio)
 
     def spec(self, trial_id: int, learner: str, params: dict, **fields) -> TrialSpec:
@@ -89,8 +91,12 @@ class Proposer:
         return None
 
     def seen(self, learner: str, params: dict, history: Sequence[TrialResult]) -> bool:
+        # History only grows, so only its new records are serialised (grid asks per point).
+        for r in history[self._history_seen :]:
+            self._history_keys.add(config_key(r.learner, r.params))
+        self._history_seen = len(history)
         key = config_key(learner, params)
-        return key in self.proposed or any(config_key(r.learner, r.params) == key for r in history)
+        return key in self.proposed or key in self._history_keys
 
     def ranked_learners(self, history: Sequence[TrialResult]) -> list[LearnerSpec]:
         """Usable learners, best score first; a learner that only fails drops out."""
