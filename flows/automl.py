@@ -20,6 +20,7 @@ from trialflow.search import best_trial, leaderboard
 from trialflow.tasks.ensemble import ensemble
 from trialflow.tasks.explain import explain
 from trialflow.tasks.featurize import plan_features
+from trialflow.tasks.guard import check_guardrails
 from trialflow.tasks.load import load_and_check
 from trialflow.tasks.publish import publish
 from trialflow.tasks.refit import refit
@@ -48,6 +49,8 @@ def automl(
         plan = plan_features(table, config)
         learners = select_learners(table.task, config.learners)
     metric = config.resolved_metric(table.task)
+    with _timed(timings, "guardrails"):
+        validation = check_guardrails(table, plan, config, metric)
 
     with (
         _timed(timings, "search"),
@@ -71,7 +74,9 @@ def automl(
     with _timed(timings, "explain"):
         importance = explain(pipeline, table, plan, metric, config.seed, budget.deadline - 3)
     with _timed(timings, "register"):
-        registered = register(pipeline, table, plan, config, metric, best, board, importance)
+        registered = register(
+            pipeline, table, plan, config, metric, best, board, importance, validation
+        )
         publish(
             board,
             importance,
@@ -95,6 +100,7 @@ def automl(
         data_fingerprint=table.fingerprint,
         flow_run_id=str(flow_run.get_id() or ""),
         timings=timings,
+        guardrails=validation.guardrails,
     )
 
 

@@ -14,7 +14,9 @@ from trialflow.tasks.step import step
 @step("load-and-check")
 def load_and_check(config: TrainConfig, frame: pd.DataFrame | None = None) -> TrainingTable:
     progress.emit("stage", name="load & check")
-    table = load_training_table(config.data, frame, target=config.target, task=config.task)
+    table = load_training_table(
+        config.data, frame, target=config.target, task=config.task, cv_folds=config.cv_folds
+    )
     logger = get_run_logger()
     logger.info(
         "Loaded %d rows x %d columns from %s; task %s (%s); %d/%d checks passed.",

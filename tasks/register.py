@@ -9,9 +9,11 @@ from prefect.runtime import flow_run
 from trialflow import progress
 from trialflow.config import TrainConfig
 from trialflow.featurizers import ColumnPlan
+from trialflow.guardrails import guardrails_frame
 from trialflow.loading import TrainingTable
 from trialflow.plan_file import fitted_features_frame
-from trialflow.registry import RegisteredModel, register_model
+from trialflow.registry import EXPECTATIONS_FILE, RegisteredModel, register_model
+from trialflow.tasks.guard import Validation
 from trialflow.tasks.step import step
 from trialflow.trial import TrialResult
 
@@ -26,6 +28,7 @@ def register(
     best: TrialResult,
     leaderboard: pd.DataFrame,
     importance: pd.DataFrame,
+    validation: Validation,
 ) -> RegisteredModel:
     progress.emit("stage", name="register")
     from trialflow import __version__
@@ -60,7 +63,9 @@ def register(
             "feature_importance.csv": importance,
             "column_plan.csv": plan.to_frame(),
             "features.csv": fitted_features_frame(pipeline),
+            "guardrails.csv": guardrails_frame(validation.guardrails),
         },
+        documents={EXPECTATIONS_FILE: validation.suite},
         # The user named these learners' and featurizers' modules, so their types are trusted.
         trusted_modules=tuple(
             path.partition(":")[0]

@@ -10,7 +10,6 @@ from typing import Any
 import pandas as pd
 
 from trialflow.config import TrainConfig
-from trialflow.data import RDATASETS_PREFIX, check_source
 from trialflow.home import configure_environment
 
 
@@ -36,13 +35,21 @@ def train(
         config = TrainConfig(data=None if frame is not None else data, target=target, **options)
     elif options or target is not None:
         raise TypeError("Pass either config=... or keyword options, not both.")
-    if frame is None and config.data and not config.data.startswith(RDATASETS_PREFIX):
-        check_source(config.data)  # seconds before Prefect and Dask would find out
+    if frame is None and config.data:
+        _check_header(config.data, config.target)  # in milliseconds, before anything starts
     start_services(config)
     from trialflow import cluster, prefect_api
     from trialflow.flows.automl import automl
 
     try:
+        if frame is None and config.data:
+            # Read while Prefect and Dask start, and fail on a bad table before waiting.
+            from trialflow.checks import check_shape
+            from trialflow.data import check_column_names, read_table
+
+            frame = read_table(config.data)
+            check_column_names(list(frame.columns), config.data)
+            check_shape(frame, target=config.target)
         prefect_api.wait_until_ready()
         prefect_ready = time.time() - started
         result = automl(config=config, frame=frame, deadline=started + config.time_budget)
@@ -55,6 +62,16 @@ def train(
         result.timings["dask_start"] = cluster.last_start_seconds
     result.timings["total"] = round(time.time() - started, 3)
     return result
+
+
+def _check_header(source: str, target: str) -> None:
+    from trialflow.checks import check_shape
+    from trialflow.data import read_header
+
+    names = read_header(source)
+    if names is not None:
+        # One row stands in for the rows read later: only the names are checked here.
+        check_shape(pd.DataFrame([[None] * len(names)], columns=names), target=target)
 
 
 def start_services(config: TrainConfig) -> None:
@@ -90,10 +107,45 @@ def load_model(ref: str, *, tracking_uri: str = ""):
     return pipeline
 
 
-def predict(ref: str, data: str | pd.DataFrame, *, tracking_uri: str = "") -> pd.DataFrame:
-    """Score a table with a registered model: a `prediction` column, plus `proba_<class>`."""
-    from trialflow.data import read_table
-    from trialflow.scoring import score_frame
+def predict(
+    ref: str,
+    data: str | pd.DataFrame,
+    *,
+    tracking_uri: str = "",
+    strict: bool = False,
+    impute_missing: bool = False,
+) -> pd.DataFrame:
+    """Predictions for a table from a registered model: `row` (input row number from 1),
+    `prediction`, plus `proba_<class>`. Rows that fail the model's checks are left out;
+    ``score`` returns them with the reasons."""
+    return score(
+        ref, data, tracking_uri=tracking_uri, strict=strict, impute_missing=impute_missing
+    ).predictions
 
+
+def score(
+    ref: str,
+    data: str | pd.DataFrame,
+    *,
+    tracking_uri: str = "",
+    strict: bool = False,
+    impute_missing: bool = False,
+):
+    """Validate ``data`` against the model's expectation suite and score the rows that pass;
+    returns a ScoredBatch (predictions, quarantined rows with reasons, findings)."""
+    from trialflow.data import read_table
+    from trialflow.registry import load_expectations
+    from trialflow.registry import load_model as _load
+    from trialflow.scoring import score_batch
+
+    configure_environment()
     frame = read_table(data) if isinstance(data, str) else data
-    return score_frame(load_model(ref, tracking_uri=tracking_uri), frame)
+    pipeline, model = _load(ref, configured_uri=tracking_uri)
+    return score_batch(
+        pipeline,
+        frame,
+        load_expectations(model),
+        source=data if isinstance(data, str) else "a DataFrame",
+        strict=strict,
+        impute_missing=impute_missing,
+    )

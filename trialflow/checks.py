@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from trialflow.data import infer_task
@@ -42,17 +43,8 @@ def validate(frame: pd.DataFrame, expectations: list, *, asset: str) -> list[Che
     """Validate a DataFrame against Great Expectations expectations; one result each."""
     import great_expectations as gx
 
-    context = _gx_context()
-    with _context_lock:
-        source = context.data_sources.add_or_update_pandas("trialflow")
-        frame_asset = source.add_dataframe_asset(f"{asset}-{id(frame)}-{threading.get_ident()}")
-        batch = frame_asset.add_batch_definition_whole_dataframe("all").get_batch(
-            batch_parameters={"dataframe": frame}
-        )
     suite = gx.ExpectationSuite(name=f"{asset}-checks", expectations=expectations)
-    outcome = batch.validate(suite)
-    with _context_lock:
-        source.delete_asset(frame_asset.name)
+    outcome = validate_suite(frame, suite, "BASIC")
     return [
         CheckResult(
             expectation=r.expectation_config.type,
@@ -64,16 +56,35 @@ def validate(frame: pd.DataFrame, expectations: list, *, asset: str) -> list[Che
     ]
 
 
-def check_training_table(frame: pd.DataFrame, *, target: str, task: str) -> TableCheck:
-    """Checks that must hold before any training; raises DataError naming what failed.
+def validate_suite(frame: pd.DataFrame, suite, result_format: str = "BASIC"):
+    """Great Expectations' validation result of ``frame`` against ``suite``.
 
-    Rows without a target value are left out (and counted). With ``task="auto"`` the task
-    is inferred from the remaining target values before the class-count check.
+    ``result_format="COMPLETE"`` lists every failing row (by position: the frame's index
+    should be a RangeIndex).
     """
-    import great_expectations.expectations as gxe
+    context = _gx_context()
+    with _context_lock:
+        source = context.data_sources.add_or_update_pandas("trialflow")
+        frame_asset = source.add_dataframe_asset(
+            f"{suite.name}-{id(frame)}-{threading.get_ident()}"
+        )
+        batch = frame_asset.add_batch_definition_whole_dataframe("all").get_batch(
+            batch_parameters={"dataframe": frame}
+        )
+    try:
+        return batch.validate(suite, result_format={"result_format": result_format})
+    finally:
+        with _context_lock:
+            source.delete_asset(frame_asset.name)
 
+
+def check_shape(frame: pd.DataFrame, *, target: str) -> None:
+    """The checks that need no Great Expectations: the target is a column, there are rows.
+
+    Cheap, so a run can fail on them before Prefect and Dask have started.
+    """
     if target not in frame.columns:
-        # Reported without GE: every column expectation on a missing column would only error.
+        # Every column expectation on a missing column would only error.
         columns = ", ".join(map(str, frame.columns[:20]))
         more = f" and {len(frame.columns) - 20} more" if len(frame.columns) > 20 else ""
         raise DataError(
@@ -84,6 +95,20 @@ def check_training_table(frame: pd.DataFrame, *, target: str, task: str) -> Tabl
         raise DataError(
             f"The data has a header but no rows; trialflow needs at least {MIN_ROWS} rows."
         )
+
+
+def check_training_table(
+    frame: pd.DataFrame, *, target: str, task: str, n_folds: int = 5
+) -> TableCheck:
+    """Checks that must hold before any training; raises DataError naming what failed.
+
+    Rows without a target value are left out (and counted). With ``task="auto"`` the task
+    is inferred from the remaining target values before the class-count check. Classes with
+    fewer rows than ``n_folds`` (each validation fold needs one) are left out and returned.
+    """
+    import great_expectations.expectations as gxe
+
+    check_shape(frame, target=target)
     results = validate(
         frame,
         [gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(column=target, min_value=1e-12)],
@@ -100,12 +125,49 @@ def check_training_table(frame: pd.DataFrame, *, target: str, task: str) -> Tabl
         expectations.append(gxe.ExpectColumnUniqueValueCountToBeBetween(column=target, min_value=2))
     results += validate(labelled, expectations, asset="labelled")
     _raise_on_failure(results, target=target, n_rows=len(frame))
-    if task == "regression" and not pd.api.types.is_numeric_dtype(labelled[target]):
+    rare_classes: dict = {}
+    if task in ("binary", "multiclass"):
+        labelled, rare_classes = _leave_out_rare_classes(labelled, target, n_folds)
+    if task == "regression":
+        _check_regression_target(labelled[target], target)
+    n_unlabelled = len(frame) - len(labelled) - sum(rare_classes.values())
+    return TableCheck(labelled, task, reason, n_unlabelled, results, rare_classes)
+
+
+def _leave_out_rare_classes(labelled: pd.DataFrame, target: str, n_folds: int):
+    """Rows of the classes with enough rows for the folds, and the classes left out."""
+    counts = labelled[target].value_counts()
+    rare = counts[counts < n_folds]
+    if not len(rare):
+        return labelled, {}
+    if len(counts) - len(rare) < 2:
+        shown = ", ".join(f"{_plain(k)!r}: {v} row(s)" for k, v in rare.head(5).items())
+        raise DataError(
+            f"The target column {target!r} has too few rows in class(es) {shown}: "
+            f"each of the {n_folds} cross-validation folds needs one. Add rows, merge "
+            "the rare classes, or lower --cv-folds (at least 2)."
+        )
+    rare_classes = {_plain(k): int(v) for k, v in rare.items()}
+    return labelled[~labelled[target].isin(rare.index)], rare_classes
+
+
+def _check_regression_target(values: pd.Series, target: str) -> None:
+    if not pd.api.types.is_numeric_dtype(values):
         raise DataError(
             f"The target column {target!r} is not numeric, so it cannot be a regression "
             "target. Use --task auto or a classification task."
         )
-    return TableCheck(labelled, task, reason, len(frame) - len(labelled), results)
+    infinite = values[np.isinf(values.to_numpy(dtype=np.float64))]
+    if len(infinite):
+        raise DataError(
+            f"The target column {target!r} holds {len(infinite)} infinite value(s) "
+            f"({infinite.iloc[0]}); a regression target must be finite. Remove those rows "
+            "or replace the values."
+        )
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
 
 
 @dataclass(frozen=True)
@@ -117,6 +179,8 @@ class TableCheck:
     task_reason: str
     n_unlabelled: int
     results: list[CheckResult]
+    # Classes left out for having fewer rows than the folds need: {class: rows}.
+    rare_classes: dict = field(default_factory=dict)
 
 
 def _raise_on_failure(results, *, target: str, n_rows: int) -> None:

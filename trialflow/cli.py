@@ -59,13 +59,26 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser(
         "predict",
         help="score a table with a registered model",
-        description="Score DATA with MODEL (NAME, NAME/VERSION or NAME@ALIAS) and write one "
-        "row per input row, in input order: `prediction`, plus `proba_<class>` per class.",
+        description="Validate DATA against the checks MODEL (NAME, NAME/VERSION or "
+        "NAME@ALIAS) learned from its training data, then score it: one row per input row that "
+        "passed, in input order: `row` (input row number), `prediction`, plus `proba_<class>` "
+        "per class. Rows that fail go to OUT's .quarantine file with the reason.",
     )
     predict.add_argument("model", metavar="MODEL", help="NAME, NAME/VERSION or NAME@ALIAS")
     predict.add_argument("data", metavar="DATA", help="a .csv or .parquet file to score")
     predict.add_argument(
         "--output", "-o", required=True, metavar="OUT", help="output file (.csv or .parquet)"
+    )
+    predict.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail the whole batch if any row fails the model's checks (default: quarantine "
+        "those rows into OUT's .quarantine file and score the rest)",
+    )
+    predict.add_argument(
+        "--impute-missing",
+        action="store_true",
+        help="score even if input columns are missing, imputing them as in training",
     )
     predict.add_argument("--mlflow-uri", default="", help=_field_help("mlflow_tracking_uri"))
     _add_common(predict)
@@ -191,13 +204,24 @@ def _run_train(args: argparse.Namespace) -> int:
 
 
 def _run_predict(args: argparse.Namespace) -> int:
-    from trialflow.api import predict
-    from trialflow.scoring import check_output_path, write_atomically
+    from trialflow.api import score
+    from trialflow.scoring import check_output_path, quarantine_path, write_all_atomically
 
-    check_output_path(args.output)
-    scored = predict(args.model, args.data, tracking_uri=args.mlflow_uri)
-    path = write_atomically(scored, args.output)
-    print(f"Wrote {len(scored)} predictions to {path}.")
+    output = check_output_path(args.output)
+    scored = score(
+        args.model,
+        args.data,
+        tracking_uri=args.mlflow_uri,
+        strict=args.strict,
+        impute_missing=args.impute_missing,
+    )
+    quarantine = quarantine_path(output)
+    write_all_atomically({str(output): scored.predictions, str(quarantine): scored.quarantined})
+    for line in scored.summary():
+        print(line)
+    print(f"Wrote {len(scored.predictions)} predictions to {output}.")
+    if len(scored.quarantined):
+        print(f"Wrote {len(scored.quarantined)} quarantined rows, with reasons, to {quarantine}.")
     return 0
 
 

@@ -101,9 +101,11 @@ def print_train_result(result, *, wall_seconds: float, top: int = 15) -> None:
         )
     stdout.print(table)
     stdout.print(f"Task: {result.task} ({result.task_reason}).", highlight=False)
+    print_guardrails(result.guardrails)
     for column, reason in result.plan.dropped.items():
-        alert = "[bold red]Alert[/]: " if reason.startswith("target leakage") else ""
-        stdout.print(f"{alert}Dropped column {column!r}: {_escape_markup(reason)}.")
+        if reason.startswith(GUARDED_DROPS):
+            continue  # in the guardrails above
+        stdout.print(f"Dropped column {column!r}: {_escape_markup(reason)}.")
     stdout.print(
         f"Registered model: {result.model_name} version {result.model_version} "
         f"(predict with: trialflow predict {result.model_name}/{result.model_version} DATA "
@@ -112,6 +114,33 @@ def print_train_result(result, *, wall_seconds: float, top: int = 15) -> None:
     )
     split = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
     stdout.print(f"Wall clock: {wall_seconds:.1f} s ({split}).", highlight=False)
+
+
+# Dropped-column reasons the guardrails already report.
+GUARDED_DROPS = ("target leakage", "a single value", "all values are missing", "an identifier")
+STATUS_STYLE = {"passed": "green", "done": "cyan", "alert": "bold red"}
+
+
+def print_guardrails(guardrails: list) -> None:
+    """Guardrails that did something or raise an alert, one row each; passed ones counted."""
+    if not guardrails:
+        return
+    shown = [g for g in guardrails if g.status != "passed"]
+    passed = [g.name for g in guardrails if g.status == "passed"]
+    table = Table(title=f"Guardrails: {len(shown)} to read, {len(passed)} passed")
+    for column in ("guardrail", "status", "found", "done about it"):
+        table.add_column(column, overflow="fold")
+    for g in shown:
+        style = STATUS_STYLE.get(g.status, "")
+        table.add_row(
+            _escape_markup(g.name),
+            f"[{style}]{g.status}[/]",
+            _escape_markup(g.found),
+            _escape_markup(g.action),
+        )
+    if shown:
+        stdout.print(table)
+    stdout.print(f"Guardrails passed: {', '.join(passed)}.", highlight=False)
 
 
 def _config_text(config_json: str) -> str:

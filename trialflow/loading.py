@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 
 from trialflow.checks import CheckResult, check_training_table
-from trialflow.data import fingerprint, read_table
+from trialflow.data import check_column_names, fingerprint, read_table
 from trialflow.errors import ConfigError
+from trialflow.tidy import TidyNote, tidy_features
 
 
 @dataclass
@@ -25,6 +26,10 @@ class TrainingTable:
     fingerprint: str
     n_unlabelled: int = 0
     checks: list[CheckResult] = field(default_factory=list)
+    # What loading changed in the raw columns (numbers parsed from text, ...).
+    notes: list[TidyNote] = field(default_factory=list)
+    # Classes left out for having too few rows for the folds: {class: rows}.
+    rare_classes: dict = field(default_factory=dict)
 
     @property
     def classes(self) -> list | None:
@@ -34,20 +39,27 @@ class TrainingTable:
 
 
 def load_training_table(
-    source: str | None, frame: pd.DataFrame | None, *, target: str, task: str
+    source: str | None,
+    frame: pd.DataFrame | None,
+    *,
+    target: str,
+    task: str,
+    cv_folds: int = 5,
 ) -> TrainingTable:
-    """Read the data (unless a frame is given), run the first checks, split off the target."""
+    """Read the data (unless a frame is given), run the first checks, parse numbers written
+    as text, and split off the target."""
     if frame is None:
         if not source:
             raise ConfigError("No data given: pass a .csv/.parquet path or a DataFrame.")
         frame = read_table(source)
     elif not isinstance(frame, pd.DataFrame):
         raise TypeError(f"Expected a pandas DataFrame as data; got {type(frame).__name__}.")
+    check_column_names(list(frame.columns), source or "the DataFrame")
     frame = (
         frame.rename(columns=str) if not all(isinstance(c, str) for c in frame.columns) else frame
     )
-    check = check_training_table(frame, target=target, task=task)
-    labelled = check.labelled
+    check = check_training_table(frame, target=target, task=task, n_folds=cv_folds)
+    labelled, notes = tidy_features(check.labelled, target=target)
     y = labelled[target].to_numpy()
     if check.task == "regression":
         y = y.astype(np.float64)
@@ -61,4 +73,6 @@ def load_training_table(
         fingerprint=fingerprint(labelled),
         n_unlabelled=check.n_unlabelled,
         checks=check.results,
+        notes=notes,
+        rare_classes=check.rare_classes,
     )

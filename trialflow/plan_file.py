@@ -205,7 +205,9 @@ def inspect_features(config) -> dict:
     from trialflow.featurizers import TableFeaturizer
     from trialflow.loading import load_training_table
 
-    table = load_training_table(config.data, None, target=config.target, task=config.task)
+    table = load_training_table(
+        config.data, None, target=config.target, task=config.task, cv_folds=config.cv_folds
+    )
     plan = plan_for(table, config, sensitive_exclusions(config))
     featurizer = TableFeaturizer(plan)
     featurizer.fit(table.X, table.y)

@@ -14,6 +14,8 @@ from trialflow.errors import ConfigError, ModelNotFoundError
 from trialflow.home import default_mlflow_uri, mlflow_artifact_root
 
 EXPERIMENT = "trialflow"
+# The Great Expectations suite learned from the training data, enforced when scoring.
+EXPECTATIONS_FILE = "expectations.json"
 _MODEL_REF = re.compile(r"^(?P<name>[^/@]+)(?:/(?P<version>\d+)|@(?P<alias>[\w-]+))?$")
 _store_lock = threading.Lock()
 
@@ -79,6 +81,7 @@ def register_model(
     metrics: dict[str, float],
     tags: dict[str, str],
     tables: dict[str, pd.DataFrame],
+    documents: dict[str, dict] | None = None,
     trusted_modules: tuple[str, ...] = (),
 ) -> RegisteredModel:
     """Log the fitted pipeline with its signature, params, metrics and tables; register it.
@@ -102,6 +105,8 @@ def register_model(
         mlflow.set_tags(tags)
         for filename, table in tables.items():
             mlflow.log_text(table.to_csv(index=False), filename)
+        for filename, document in (documents or {}).items():
+            mlflow.log_dict(document, filename)
         info = mlflow.sklearn.log_model(
             pipeline,
             name="model",
@@ -183,9 +188,24 @@ def load_model(ref: str, *, configured_uri: str = ""):
     """The fitted pipeline registered under ``ref``, from this project's own store."""
     name, version = resolve_model(ref, configured_uri=configured_uri)
     mlflow = _use_store(tracking_uri(configured_uri))
+    run_id = mlflow.MlflowClient().get_model_version(name, version).run_id
     return mlflow.sklearn.load_model(f"models:/{name}/{version}"), RegisteredModel(
-        name, version, "", tracking_uri(configured_uri)
+        name, version, run_id or "", tracking_uri(configured_uri)
     )
+
+
+def load_expectations(model: RegisteredModel) -> dict | None:
+    """The expectation suite registered with ``model``; None for a model without one
+    (registered before trialflow saved suites)."""
+    if not model.run_id:
+        return None
+    mlflow = _use_store(model.tracking_uri)
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return mlflow.artifacts.load_dict(f"runs:/{model.run_id}/{EXPECTATIONS_FILE}")
+    except (MlflowException, OSError):
+        return None
 
 
 def _quoted(name: str) -> str:

@@ -27,6 +27,8 @@ class TrainResult:
     data_fingerprint: str
     flow_run_id: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    # What the guardrails found in the training data (trialflow.guardrails.Guardrail).
+    guardrails: list = field(default_factory=list)
 
     def predict(self, X: pd.DataFrame):
         return self.pipeline.predict(X)

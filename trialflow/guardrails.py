@@ -1,0 +1,211 @@
+"""Training-time guardrails: what trialflow found in the data and what it did about it.
+
+Each guardrail is ``passed`` (nothing to report), ``done`` (trialflow changed something:
+dropped, parsed, imputed, encoded) or ``alert`` (worth a person's look). The list is printed
+by the CLI, published as a Prefect table artifact and registered with the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from trialflow.featurizers import ColumnPlan
+from trialflow.folds import HOLDOUT_ROWS, validation_scheme
+
+PASSED, DONE, ALERT = "passed", "done", "alert"
+# A class this much rarer than the most common one is reported as imbalance.
+IMBALANCE_RATIO = 0.2
+SHOWN = 5
+
+
+@dataclass(frozen=True)
+class Guardrail:
+    name: str
+    status: str
+    found: str
+    action: str = ""
+
+
+def training_guardrails(table, plan: ColumnPlan, config, metric: str) -> list[Guardrail]:
+    """The guardrails of a training table (a TrainingTable), in a fixed order."""
+    inputs = [c for c in plan.input_columns if c in table.X.columns]
+    checks = [
+        _class_balance(table, metric),
+        _rare_classes(table),
+        _unlabelled(table),
+        _missing_values(table.X[inputs], plan),
+        _dropped(plan, "constant columns", ("a single value", "all values are missing")),
+        _dropped(plan, "ID-like columns", ("an identifier",)),
+        _high_cardinality(plan),
+        _duplicates(table),
+        _notes(table, "mixed types", "mixed-type columns"),
+        _notes(table, "numbers as text", "numbers stored as text"),
+        _notes(table, "infinite values", "infinite values"),
+        _dates(table, plan),
+        _leakage(plan, n_checked=len(table.X.columns)),
+        _split(table, config),
+    ]
+    return [g for g in checks if g is not None]
+
+
+def guardrails_frame(guardrails: list[Guardrail]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [vars(g) for g in guardrails], columns=["name", "status", "found", "action"]
+    )
+
+
+def _class_balance(table, metric: str) -> Guardrail | None:
+    if table.task == "regression":
+        return None
+    counts = pd.Series(table.y).value_counts()
+    shares = ", ".join(f"{k!r} {v / counts.sum():.1%}" for k, v in counts.head(SHOWN).items())
+    ratio = counts.iloc[-1] / counts.iloc[0]
+    if ratio >= IMBALANCE_RATIO:
+        return Guardrail("class imbalance", PASSED, f"classes {shares}")
+    return Guardrail(
+        "class imbalance",
+        ALERT,
+        f"the rarest class {counts.index[-1]!r} has {counts.iloc[-1]} rows, "
+        f"{ratio:.1%} of the most common ({shares})",
+        f"folds are stratified so each holds every class; no reweighting: {metric} is "
+        "measured per class, and a reweighted model would shift its probabilities",
+    )
+
+
+def _rare_classes(table) -> Guardrail | None:
+    if not table.rare_classes:
+        return None
+    shown = ", ".join(f"{k!r} ({v} rows)" for k, v in list(table.rare_classes.items())[:SHOWN])
+    return Guardrail(
+        "classes too rare to validate",
+        DONE,
+        f"class(es) {shown} have fewer rows than the cross-validation folds",
+        "their rows are left out of training; the model does not predict them",
+    )
+
+
+def _unlabelled(table) -> Guardrail | None:
+    if not table.n_unlabelled:
+        return None
+    return Guardrail(
+        "rows without a target",
+        DONE,
+        f"{table.n_unlabelled} rows have no value in {table.target!r}",
+        "left out of training",
+    )
+
+
+def _missing_values(X: pd.DataFrame, plan: ColumnPlan) -> Guardrail:
+    shares = X.isna().mean()
+    shares = shares[shares > 0].sort_values(ascending=False)
+    if shares.empty:
+        return Guardrail("missing values", PASSED, "no missing values in the model's inputs")
+    shown = ", ".join(f"{c!r} {s:.1%}" for c, s in shares.head(SHOWN).items())
+    more = f" and {len(shares) - SHOWN} more" if len(shares) > SHOWN else ""
+    return Guardrail(
+        "missing values",
+        DONE,
+        f"{len(shares)} input column(s) have missing values: {shown}{more}",
+        "numbers are filled with the training median plus a missing-indicator feature; "
+        "other kinds keep 'missing' as a value of its own",
+    )
+
+
+def _dropped(plan: ColumnPlan, name: str, reasons: tuple[str, ...]) -> Guardrail:
+    columns = [c for c, why in plan.dropped.items() if why.startswith(reasons)]
+    if not columns:
+        return Guardrail(name, PASSED, "none found")
+    return Guardrail(name, DONE, _names(columns), "dropped: they carry nothing a model can use")
+
+
+def _high_cardinality(plan: ColumnPlan) -> Guardrail:
+    columns = plan.kinds.get("high_cardinality", [])
+    if not columns:
+        return Guardrail("high-cardinality categoricals", PASSED, "none found")
+    return Guardrail(
+        "high-cardinality categoricals",
+        DONE,
+        _names(columns),
+        "encoded by frequency and by out-of-fold target encoding instead of one level each",
+    )
+
+
+def _duplicates(table) -> Guardrail:
+    rows = table.X.assign(**{f"__target__{table.target}": table.y})
+    n = int(rows.duplicated().sum())
+    if not n:
+        return Guardrail("duplicate rows", PASSED, "no row repeats another")
+    return Guardrail(
+        "duplicate rows",
+        ALERT,
+        f"{n} rows ({n / len(rows):.1%}) repeat an earlier row, target included",
+        "kept; a copy in a validation fold of a row in training flatters the score",
+    )
+
+
+def _notes(table, kind: str, name: str) -> Guardrail:
+    notes = [n for n in table.notes if n.kind == kind]
+    if not notes:
+        return Guardrail(name, PASSED, "none found")
+    found = "; ".join(f"{n.column!r}: {n.detail}" for n in notes[:SHOWN])
+    more = f"; and {len(notes) - SHOWN} more" if len(notes) > SHOWN else ""
+    return Guardrail(name, DONE, found + more, "scoring reads these columns the same way")
+
+
+def _dates(table, plan: ColumnPlan) -> Guardrail:
+    parsed = [
+        c
+        for c in plan.kinds.get("datetime", [])
+        if c in table.X.columns and not pd.api.types.is_datetime64_any_dtype(table.X[c])
+    ]
+    if not parsed:
+        return Guardrail("date strings", PASSED, "no dates stored as text")
+    return Guardrail(
+        "date strings",
+        DONE,
+        _names(parsed),
+        "parsed as dates (each value in its own format); calendar features derived",
+    )
+
+
+def _leakage(plan: ColumnPlan, *, n_checked: int) -> Guardrail:
+    leaks = {c: why for c, why in plan.dropped.items() if why.startswith("target leakage")}
+    if not leaks:
+        return Guardrail(
+            "target leakage", PASSED, f"no single column of {n_checked} predicts the target alone"
+        )
+    found = "; ".join(f"{c!r}: {why.removeprefix('target leakage: ')}" for c, why in leaks.items())
+    return Guardrail(
+        "target leakage",
+        ALERT,
+        found,
+        "excluded from the model; if the column is known at prediction time, keep it by "
+        "setting its type in a plan file (trialflow features --output)",
+    )
+
+
+def _split(table, config) -> Guardrail:
+    n = len(table.y)
+    scheme = validation_scheme(n, config.cv_folds)
+    stratified = " stratified by class," if table.task != "regression" else ""
+    why = (
+        f"more than {HOLDOUT_ROWS} rows: one split is as informative as k folds"
+        if n > HOLDOUT_ROWS
+        else f"{n} rows"
+    )
+    return Guardrail(
+        "validation split",
+        PASSED,
+        f"{scheme},{stratified} shuffled with seed {config.seed} ({why})",
+    )
+
+
+def _names(columns: list[str]) -> str:
+    shown = ", ".join(map(repr, columns[:SHOWN]))
+    return shown + (f" and {len(columns) - SHOWN} more" if len(columns) > SHOWN else "")
+
+
+def status_counts(guardrails: list[Guardrail]) -> dict[str, int]:
+    return {s: sum(g.status == s for g in guardrails) for s in (PASSED, DONE, ALERT)}
