@@ -152,8 +152,14 @@ def _run_expectations(frame, suite, reasons, findings) -> None:
             frame, gx.ExpectationSuite(name="warnings", expectations=warnings), "SUMMARY"
         )
         for result in outcome.results:
-            if not result.success:
+            if not result.success and not _imputed(result, findings):
                 findings.append(_warning(result, frame))
+
+
+def _imputed(result, findings) -> bool:
+    """A column imputed whole is reported once, not again for its missing values."""
+    column = result.expectation_config.kwargs.get("column")
+    return any(f.column == column and f.problem == "is missing" for f in findings)
 
 
 def _quarantine(result, frame, reasons, findings) -> None:

@@ -273,6 +273,8 @@ def _quiet_libraries(*, verbose: bool) -> None:
         # Prefect re-reads this whenever it sets up logging again, as it does per flow run.
         os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "CRITICAL"
         os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+        # MLflow draws a progress bar for every artifact it reads, a few bytes each.
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         import warnings
 
         warnings.filterwarnings("ignore", category=UserWarning)

@@ -17,6 +17,8 @@ from trialflow.folds import HOLDOUT_ROWS, validation_scheme
 PASSED, DONE, ALERT = "passed", "done", "alert"
 # A class this much rarer than the most common one is reported as imbalance.
 IMBALANCE_RATIO = 0.2
+# Duplicate rows are an alert from this share of the rows.
+DUPLICATE_SHARE = 0.01
 SHOWN = 5
 
 
@@ -102,7 +104,7 @@ def _missing_values(X: pd.DataFrame, plan: ColumnPlan) -> Guardrail:
     shares = shares[shares > 0].sort_values(ascending=False)
     if shares.empty:
         return Guardrail("missing values", PASSED, "no missing values in the model's inputs")
-    shown = ", ".join(f"{c!r} {s:.1%}" for c, s in shares.head(SHOWN).items())
+    shown = ", ".join(f"{c!r} {_percent(s)}" for c, s in shares.head(SHOWN).items())
     more = f" and {len(shares) - SHOWN} more" if len(shares) > SHOWN else ""
     return Guardrail(
         "missing values",
@@ -137,10 +139,13 @@ def _duplicates(table) -> Guardrail:
     n = int(rows.duplicated().sum())
     if not n:
         return Guardrail("duplicate rows", PASSED, "no row repeats another")
+    found = f"{n} rows ({_percent(n / len(rows))}) repeat an earlier row, target included"
+    if n / len(rows) < DUPLICATE_SHARE:
+        return Guardrail("duplicate rows", PASSED, found + ": too few to sway the scores")
     return Guardrail(
         "duplicate rows",
         ALERT,
-        f"{n} rows ({n / len(rows):.1%}) repeat an earlier row, target included",
+        found,
         "kept; a copy in a validation fold of a row in training flatters the score",
     )
 
@@ -207,5 +212,5 @@ def _names(columns: list[str]) -> str:
     return shown + (f" and {len(columns) - SHOWN} more" if len(columns) > SHOWN else "")
 
 
-def status_counts(guardrails: list[Guardrail]) -> dict[str, int]:
-    return {s: sum(g.status == s for g in guardrails) for s in (PASSED, DONE, ALERT)}
+def _percent(share: float) -> str:
+    return "<0.1%" if 0 < share < 0.001 else f"{share:.1%}"
