@@ -13,6 +13,10 @@ import pandas as pd
 
 DATE_SAMPLE = 200
 DATE_PARSE_SHARE = 0.95
+DATE_SHAPE = (
+    r"\d[-/:.]\d|\d{8}"
+    r"|\b[A-Za-z]{3,9}\.? \d{1,2},? \d{4}\b|\b\d{1,2} [A-Za-z]{3,9}\.?,? \d{4}\b"
+)
 # Above this many levels, a categorical gets frequency and target encoding instead of
 # categories (HistGradientBoosting bins at most 255 values, LightGBM slows past a few
 # hundred).
@@ -187,8 +191,9 @@ def _looks_like_text(values: pd.Series) -> bool:
 
 def _looks_like_dates(values: pd.Series) -> bool:
     sample = values.dropna().astype(str).head(DATE_SAMPLE)
-    # Short codes ("1", "A3") parse as dates surprisingly often; real dates have separators.
-    shaped = sample.str.len().ge(6) & sample.str.contains(r"\d[-/:.]\d|\d{8}", regex=True)
+    # Short codes ("1", "A3") parse as dates surprisingly often; real dates have separators
+    # ("2024-01-05", "05/01/2024") or a month's name ("Jan 5 2024", "5 January 2024").
+    shaped = sample.str.len().ge(6) & sample.str.contains(DATE_SHAPE, regex=True)
     if sample.empty or shaped.mean() < DATE_PARSE_SHARE:
         return False
     parsed = pd.to_datetime(sample, errors="coerce", format="mixed")

@@ -48,7 +48,7 @@ def bad_inputs(tmp_path):
     for name, frame in [("good", good), ("all_null", all_null), ("one_class", one_class)]:
         frame.to_csv(tmp_path / f"{name}.csv", index=False)
     return [
-        (["good.csv", "--target", "status"], "'status' is not in the data"),
+        (["good.csv", "--target", "status"], "'status' is not in 'good.csv'"),
         (["missing.csv", "--target", "Status"], "No file at"),
         (["empty.csv", "--target", "Status"], "is empty"),
         (["all_null.csv", "--target", "Status"], "all 200 values are missing"),

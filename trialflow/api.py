@@ -42,14 +42,21 @@ def train(
     from trialflow.flows.automl import automl
 
     try:
-        if frame is None and config.data:
-            # Read while Prefect and Dask start, and fail on a bad table before waiting.
-            from trialflow.checks import check_shape
-            from trialflow.data import check_column_names, read_table
+        # Read and check while Prefect and Dask start: a bad table fails in seconds, not
+        # after Prefect's start-up. The flow's load step checks again, as its own record.
+        from trialflow.checks import check_training_table
+        from trialflow.data import check_column_names, read_table
 
+        if frame is None and config.data:
             frame = read_table(config.data)
-            check_column_names(list(frame.columns), config.data)
-            check_shape(frame, target=config.target)
+        check_column_names(list(frame.columns), config.data or "the DataFrame")
+        check_training_table(
+            frame,
+            target=config.target,
+            task=config.task,
+            n_folds=config.cv_folds,
+            source=config.data or "",
+        )
         prefect_api.wait_until_ready()
         prefect_ready = time.time() - started
         result = automl(config=config, frame=frame, deadline=started + config.time_budget)
@@ -71,7 +78,8 @@ def _check_header(source: str, target: str) -> None:
     names = read_header(source)
     if names is not None:
         # One row stands in for the rows read later: only the names are checked here.
-        check_shape(pd.DataFrame([[None] * len(names)], columns=names), target=target)
+        frame = pd.DataFrame([[None] * len(names)], columns=names)
+        check_shape(frame, target=target, source=source)
 
 
 def start_services(config: TrainConfig) -> None:

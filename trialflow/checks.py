@@ -78,7 +78,7 @@ def validate_suite(frame: pd.DataFrame, suite, result_format: str = "BASIC"):
             source.delete_asset(frame_asset.name)
 
 
-def check_shape(frame: pd.DataFrame, *, target: str) -> None:
+def check_shape(frame: pd.DataFrame, *, target: str, source: str = "") -> None:
     """The checks that need no Great Expectations: the target is a column, there are rows.
 
     Cheap, so a run can fail on them before Prefect and Dask have started.
@@ -88,17 +88,19 @@ def check_shape(frame: pd.DataFrame, *, target: str) -> None:
         columns = ", ".join(map(str, frame.columns[:20]))
         more = f" and {len(frame.columns) - 20} more" if len(frame.columns) > 20 else ""
         raise DataError(
-            f"The target column {target!r} is not in the data. Columns are: {columns}{more}. "
+            f"The target column {target!r} is not in {_named(source)}. Columns are: "
+            f"{columns}{more}. "
             "Pass --target with one of them (names are case-sensitive)."
         )
     if frame.empty:
         raise DataError(
-            f"The data has a header but no rows; trialflow needs at least {MIN_ROWS} rows."
+            f"{_named(source, start=True)} has a header but no rows; trialflow needs at "
+            f"least {MIN_ROWS} rows."
         )
 
 
 def check_training_table(
-    frame: pd.DataFrame, *, target: str, task: str, n_folds: int = 5
+    frame: pd.DataFrame, *, target: str, task: str, n_folds: int = 5, source: str = ""
 ) -> TableCheck:
     """Checks that must hold before any training; raises DataError naming what failed.
 
@@ -106,15 +108,18 @@ def check_training_table(
     is inferred from the remaining target values before the class-count check. Classes with
     fewer rows than ``n_folds`` (each validation fold needs one) are left out and returned.
     """
+    check_shape(frame, target=target, source=source)
+    # Imported under the context's lock: a prewarming thread may be importing it too, and
+    # two threads importing Great Expectations at once can see it half-initialised.
+    _gx_context()
     import great_expectations.expectations as gxe
 
-    check_shape(frame, target=target)
     results = validate(
         frame,
         [gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(column=target, min_value=1e-12)],
         asset="training",
     )
-    _raise_on_failure(results, target=target, n_rows=len(frame))
+    _raise_on_failure(results, target=target, n_rows=len(frame), source=source)
     labelled = frame[frame[target].notna()]
     if task == "auto":
         task, reason = infer_task(labelled[target])
@@ -124,7 +129,7 @@ def check_training_table(
     if task in ("binary", "multiclass"):
         expectations.append(gxe.ExpectColumnUniqueValueCountToBeBetween(column=target, min_value=2))
     results += validate(labelled, expectations, asset="labelled")
-    _raise_on_failure(results, target=target, n_rows=len(frame))
+    _raise_on_failure(results, target=target, n_rows=len(frame), source=source)
     rare_classes: dict = {}
     if task in ("binary", "multiclass"):
         labelled, rare_classes = _leave_out_rare_classes(labelled, target, n_folds)
@@ -183,7 +188,14 @@ class TableCheck:
     rare_classes: dict = field(default_factory=dict)
 
 
-def _raise_on_failure(results, *, target: str, n_rows: int) -> None:
+def _named(source: str, *, start: bool = False) -> str:
+    """How messages name the table: by its file, or as "the data" for a DataFrame."""
+    if source:
+        return f"'{source}'"
+    return "The data" if start else "the data"
+
+
+def _raise_on_failure(results, *, target: str, n_rows: int, source: str = "") -> None:
     for r in results:
         if r.success:
             continue
@@ -194,7 +206,8 @@ def _raise_on_failure(results, *, target: str, n_rows: int) -> None:
             )
         if r.expectation == "expect_table_row_count_to_be_between":
             raise DataError(
-                f"The data has {r.observed} rows with a value in {target!r}; trialflow needs "
+                f"{_named(source, start=True)} has {r.observed} rows with a value in "
+                f"{target!r}; trialflow needs "
                 f"at least {MIN_ROWS} "
                 "to train and cross-validate a model."
             )

@@ -58,7 +58,9 @@ def load_training_table(
     frame = (
         frame.rename(columns=str) if not all(isinstance(c, str) for c in frame.columns) else frame
     )
-    check = check_training_table(frame, target=target, task=task, n_folds=cv_folds)
+    check = check_training_table(
+        frame, target=target, task=task, n_folds=cv_folds, source=source or ""
+    )
     labelled, notes = tidy_features(check.labelled, target=target)
     y = labelled[target].to_numpy()
     if check.task == "regression":
