@@ -4,12 +4,12 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["TrainConfig", "__version__", "load_model", "predict", "train"]
+__all__ = ["TrainConfig", "__version__", "load_model", "predict", "score", "train"]
 
 
 def __getattr__(name: str):
     # Lazy: `import trialflow` must stay cheap for the CLI's --help and for Dask workers.
-    if name in ("train", "load_model", "predict"):
+    if name in ("train", "load_model", "predict", "score"):
         from trialflow import api
 
         return getattr(api, name)
