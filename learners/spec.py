@@ -11,6 +11,9 @@ from trialflow.learners.space import Dimension
 # A hyperparameter any regression learner may get: fit on log(1 + y) and predict back with
 # exp(.) - 1. Prices, counts and durations are skewed; their errors shrink on the log scale.
 TARGET_TRANSFORM = "target_transform"
+# A trial parameter, like TARGET_TRANSFORM: "balanced" weighs each class inversely to its
+# frequency, through the estimator's own class_weight.
+CLASS_WEIGHT = "class_weight"
 
 # Fewest boosting rounds or trees a scaled-down trial gets; fewer say little about a config.
 MIN_ROUNDS = 10
@@ -53,7 +56,12 @@ class LearnerSpec:
             raise ValueError(f"Learner {self.name!r} does not support {task} tasks.")
         params = {**self.fixed, **params}
         transform = params.pop(TARGET_TRANSFORM, "none")
+        class_weight = params.pop(CLASS_WEIGHT, None)
         model = self.build(task, params, seed, n_jobs)
+        if class_weight:
+            # Also inside a learner's own pipeline (scaler + logistic regression).
+            names = [k for k in model.get_params() if k.rpartition("__")[2] == "class_weight"]
+            model.set_params(**dict.fromkeys(names, class_weight))
         if transform == "log":
             return log_target(model)
         return model
@@ -95,6 +103,42 @@ def with_target_transform(spec: LearnerSpec) -> LearnerSpec:
     from trialflow.learners.space import Choice
 
     return replace(spec, space={**spec.space, TARGET_TRANSFORM: Choice(("none", "log"))})
+
+
+def with_class_weights(spec: LearnerSpec) -> LearnerSpec:
+    """``spec`` with balanced class weights in every configuration, its default included."""
+    from dataclasses import replace
+
+    from trialflow.learners.space import Choice
+
+    return replace(
+        spec,
+        space={**spec.space, CLASS_WEIGHT: Choice(("balanced",))},
+        defaults={**spec.defaults, CLASS_WEIGHT: "balanced"},
+    )
+
+
+# A class with fewer rows than this share of the most common class's is imbalance.
+IMBALANCE_RATIO = 0.2
+# Metrics that count hard predictions per class, where an unweighted model that rarely
+# predicts the rare class loses: those runs weight the classes.
+WEIGHTED_METRICS = ("f1",)
+
+
+def class_ratio(y) -> float:
+    """Rows of the rarest class over rows of the most common (1.0 when balanced)."""
+    import pandas as pd
+
+    counts = pd.Series(y).value_counts()
+    return float(counts.iloc[-1] / counts.iloc[0]) if len(counts) else 1.0
+
+
+def needs_class_weights(y, task: str, metric: str) -> bool:
+    return (
+        task in ("binary", "multiclass")
+        and metric in WEIGHTED_METRICS
+        and class_ratio(y) < IMBALANCE_RATIO
+    )
 
 
 def skewed_positive(y) -> bool:

@@ -13,10 +13,9 @@ import pandas as pd
 
 from trialflow.featurizers import ColumnPlan
 from trialflow.folds import HOLDOUT_ROWS, validation_scheme
+from trialflow.learners.spec import IMBALANCE_RATIO, class_ratio, needs_class_weights
 
 PASSED, DONE, ALERT = "passed", "done", "alert"
-# A class this much rarer than the most common one is reported as imbalance.
-IMBALANCE_RATIO = 0.2
 # Duplicate rows are an alert from this share of the rows.
 DUPLICATE_SHARE = 0.01
 SHOWN = 5
@@ -63,16 +62,29 @@ def _class_balance(table, metric: str) -> Guardrail | None:
         return None
     counts = pd.Series(table.y).value_counts()
     shares = ", ".join(f"{k!r} {v / counts.sum():.1%}" for k, v in counts.head(SHOWN).items())
-    ratio = counts.iloc[-1] / counts.iloc[0]
+    ratio = class_ratio(table.y)
     if ratio >= IMBALANCE_RATIO:
         return Guardrail("class imbalance", PASSED, f"classes {shares}")
+    found = (
+        f"the rarest class {counts.index[-1]!r} has {counts.iloc[-1]} rows, "
+        f"{ratio:.1%} of the most common ({shares})"
+    )
+    if needs_class_weights(table.y, table.task, metric):
+        return Guardrail(
+            "class imbalance",
+            DONE,
+            found,
+            f"every trial weighs classes inversely to their frequency (class_weight="
+            f"balanced): {metric} counts the rare class's predictions, which an unweighted "
+            "model makes too seldom; folds are stratified",
+        )
     return Guardrail(
         "class imbalance",
         ALERT,
-        f"the rarest class {counts.index[-1]!r} has {counts.iloc[-1]} rows, "
-        f"{ratio:.1%} of the most common ({shares})",
-        f"folds are stratified so each holds every class; no reweighting: {metric} is "
-        "measured per class, and a reweighted model would shift its probabilities",
+        found,
+        f"folds are stratified; not reweighted: {metric} does not reward predicting the rare "
+        "class more often, and weights would distort the probabilities (with --metric f1, "
+        "classes are weighted)",
     )
 
 

@@ -456,7 +456,12 @@ def search_trials(
     from trialflow.cluster import connect
     from trialflow.folds import make_folds
     from trialflow.learners import get_learner
-    from trialflow.learners.spec import skewed_positive, with_target_transform
+    from trialflow.learners.spec import (
+        needs_class_weights,
+        skewed_positive,
+        with_class_weights,
+        with_target_transform,
+    )
     from trialflow.strategies import make_strategy
 
     data = TrialData(
@@ -474,6 +479,8 @@ def search_trials(
     if table.task == "regression" and skewed_positive(table.y):
         # The search decides, per configuration, whether fitting on log(1 + y) pays.
         portfolio = [with_target_transform(spec) for spec in portfolio]
+    if needs_class_weights(table.y, table.task, metric):
+        portfolio = [with_class_weights(spec) for spec in portfolio]
     strategy = make_strategy(
         config.strategy,
         portfolio,
