@@ -56,7 +56,9 @@ def automl(
         _timed(timings, "search"),
         dask_cluster(config.dask_address, n_workers=config.local_workers()) as address,
     ):
-        trials = search(table, plan, learners, config, metric, address, budget.deadline)
+        trials = search(
+            table, plan, learners, config, metric, address, budget.deadline, validation.profile
+        )
     best = best_trial(trials, metric)
     if best is None:
         errors = "; ".join(sorted({t.error for t in trials if t.error})) or "no trial finished"
@@ -75,7 +77,7 @@ def automl(
         importance = explain(pipeline, table, plan, metric, config.seed, budget.deadline - 3)
     with _timed(timings, "register"):
         registered = register(
-            pipeline, table, plan, config, metric, best, board, importance, validation
+            pipeline, table, plan, config, metric, best, board, importance, validation, trials
         )
         publish(
             board,

@@ -1,4 +1,5 @@
-"""Task: the training guardrails and the expectation suite scoring will enforce."""
+"""Task: the training guardrails, the expectation suite scoring will enforce, and the data
+profile the recommender starts from."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from trialflow.expectation_suite import learn_suite
 from trialflow.featurizers import ColumnPlan
 from trialflow.guardrails import Guardrail, guardrails_frame, training_guardrails
 from trialflow.loading import TrainingTable
+from trialflow.metalearn.profile import profile_table
 from trialflow.tasks.step import step
 
 
@@ -21,6 +23,8 @@ class Validation:
     guardrails: list[Guardrail]
     # The Great Expectations suite (its JSON document) saved with the model.
     suite: dict
+    # The data profile (meta-features) the recommender starts from.
+    profile: dict
 
 
 @step("guardrails")
@@ -30,6 +34,7 @@ def check_guardrails(
     progress.emit("stage", name="guardrails")
     guardrails = training_guardrails(table, plan, config, metric)
     suite = learn_suite(table.X, plan)
+    profile = profile_table(table.X, table.y, table.task, plan.kinds, seed=config.seed)
     logger = get_run_logger()
     for g in guardrails:
         if g.status != "passed":
@@ -41,4 +46,9 @@ def check_guardrails(
         description="What trialflow found in the training data (passed / done / alert) "
         "and what it did about it.",
     )
-    return Validation(guardrails, suite)
+    create_table_artifact(
+        key="data-profile",
+        table=[{"meta-feature": k, "value": round(v, 4)} for k, v in profile.items()],
+        description="The data profile the pipeline recommender starts from.",
+    )
+    return Validation(guardrails, suite, profile)

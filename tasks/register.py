@@ -11,6 +11,7 @@ from trialflow.config import TrainConfig
 from trialflow.featurizers import ColumnPlan
 from trialflow.guardrails import guardrails_frame
 from trialflow.loading import TrainingTable
+from trialflow.metalearn.knowledge import record_run
 from trialflow.plan_file import fitted_features_frame
 from trialflow.registry import EXPECTATIONS_FILE, RegisteredModel, register_model
 from trialflow.tasks.guard import Validation
@@ -29,6 +30,7 @@ def register(
     leaderboard: pd.DataFrame,
     importance: pd.DataFrame,
     validation: Validation,
+    trials: list[TrialResult] | None = None,
 ) -> RegisteredModel:
     progress.emit("stage", name="register")
     from trialflow import __version__
@@ -72,5 +74,18 @@ def register(
             for path in [*config.learners, *(u["path"] for u in plan.user_featurizers)]
         ),
     )
-    get_run_logger().info("Registered %s version %s.", registered.name, registered.version)
+    logger = get_run_logger()
+    logger.info("Registered %s version %s.", registered.name, registered.version)
+    try:
+        # The recommender learns from this project's runs (trialflow metalearn refresh).
+        record_run(
+            name=registered.name,
+            task=table.task,
+            metric=metric,
+            rows=len(table.X),
+            profile=validation.profile,
+            trials=trials or [],
+        )
+    except OSError as exc:  # the model is registered; a history line is not worth failing for
+        logger.warning("Could not record this run for the recommender: %s", exc)
     return registered

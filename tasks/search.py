@@ -28,6 +28,7 @@ def search(
     metric: str,
     scheduler_address: str,
     deadline: float,
+    profile: dict | None = None,
 ) -> list[TrialResult]:
     logger = get_run_logger()
     progress.emit("stage", name="search")
@@ -78,4 +79,5 @@ def search(
         budget=Budget(deadline),
         on_result=report,
         store_directory=str(store_directory) if store_directory else None,
+        profile=profile,
     )

@@ -110,6 +110,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(features)
     features.set_defaults(command="features", run=_run_features)
 
+    metalearn = commands.add_parser(
+        "metalearn",
+        help="refresh the pipeline recommender with this project's own runs",
+        description="`refresh` refits the recommender (--strategy recommend) on the shipped "
+        "knowledge base plus every run recorded under the project home; `status` says what "
+        "it is fitted on.",
+    )
+    metalearn.add_argument("action", choices=["refresh", "status"])
+    _add_common(metalearn)
+    metalearn.set_defaults(command="metalearn", run=_run_metalearn)
+
     server = commands.add_parser(
         "server",
         help="start, stop or show the local Prefect server runs reuse",
@@ -242,6 +253,30 @@ def _run_features(args: argparse.Namespace) -> int:
     if args.output:
         write_plan_file(document, args.output)
         print(f"Wrote the plan to {args.output}; edit it and train with --featurization.")
+    return 0
+
+
+def _run_metalearn(args: argparse.Namespace) -> int:
+    from trialflow.metalearn import knowledge
+
+    if args.action == "refresh":
+        path, shipped, runs = knowledge.refresh()
+        print(
+            f"Recommender refreshed: {shipped} knowledge-base datasets plus {runs} runs of "
+            f"this project, written to {path}."
+        )
+        return 0
+    document = knowledge.knowledge_document()
+    if document is None:
+        print("No knowledge base: --strategy recommend falls back to asha.")
+        return 1
+    runs = len(knowledge.read_history())
+    source = "refreshed" if knowledge.refreshed_path().exists() else "shipped"
+    print(
+        f"Recommender on the {source} knowledge base: {len(document['datasets'])} datasets x "
+        f"{len(document['pipelines'])} pipelines; {runs} runs recorded in "
+        f"{knowledge.history_path()}."
+    )
     return 0
 
 

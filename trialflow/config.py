@@ -62,8 +62,10 @@ class TrainConfig(BaseModel):
     strategy: str = Field(
         default="asha",
         description=(
-            "Search strategy: asha (successive halving, the default), random or grid; "
-            "each is followed by local refinement around the best configurations."
+            "Search strategy: asha (successive halving, the default), random, grid, or "
+            "recommend (pipelines a model of results on many datasets suggests for this "
+            "one, then asha); each is followed by local refinement around the best "
+            "configurations."
         ),
     )
     refine: bool = Field(

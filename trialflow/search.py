@@ -447,11 +447,12 @@ def search_trials(
     budget: Budget,
     on_result: Callable[[TrialResult, Sequence[TrialResult]], None] | None = None,
     store_directory: str | None = None,
+    profile: dict | None = None,
 ) -> list[TrialResult]:
     """Search ``learners`` for ``table`` with the config's strategy on the scheduler's workers.
 
     ``store_directory`` keeps trial records so that a repeated call (a retried task) reuses
-    the trials already finished.
+    the trials already finished. ``profile`` is the data profile the recommender starts from.
     """
     from trialflow.cluster import connect
     from trialflow.folds import make_folds
@@ -481,12 +482,8 @@ def search_trials(
         portfolio = [with_target_transform(spec) for spec in portfolio]
     if needs_class_weights(table.y, table.task, metric):
         portfolio = [with_class_weights(spec) for spec in portfolio]
-    strategy = make_strategy(
-        config.strategy,
-        portfolio,
-        config.strategy_settings(metric),
-        refine=config.refine,
-    )
+    settings = replace(config.strategy_settings(metric), task=table.task, profile=profile)
+    strategy = make_strategy(config.strategy, portfolio, settings, refine=config.refine)
     rules = StopRules(
         max_trials=config.max_trials,
         target_score=config.target_score,

@@ -13,6 +13,7 @@ from trialflow.strategies.asha import ASHA
 from trialflow.strategies.base import SearchStrategy, StrategySettings
 from trialflow.strategies.grid import GridSearch
 from trialflow.strategies.random import RandomSearch
+from trialflow.strategies.recommend import Recommend
 from trialflow.strategies.refine import LocalRefinement
 
 StrategyFactory = Callable[[Sequence[LearnerSpec], StrategySettings], SearchStrategy]
@@ -21,6 +22,7 @@ STRATEGIES: dict[str, StrategyFactory] = {
     "asha": ASHA,
     "random": RandomSearch,
     "grid": GridSearch,
+    "recommend": Recommend,
 }
 
 
@@ -49,6 +51,7 @@ __all__ = [
     "GridSearch",
     "LocalRefinement",
     "RandomSearch",
+    "Recommend",
     "SearchStrategy",
     "StrategySettings",
     "make_strategy",

@@ -46,6 +46,9 @@ class StrategySettings:
     brackets: int = 1
     # Grid: values per numeric hyperparameter.
     grid_points: int = 3
+    # The recommender: the task and the data profile (trialflow.metalearn.profile).
+    task: str = ""
+    profile: dict | None = None
 
 
 def config_key(learner: str, params: dict[str, Any]) -> str:
@@ -81,6 +84,10 @@ class Proposer:
     def defaults_pending(self) -> bool:
         """Whether some learner's default has not been proposed yet."""
         return bool(self._defaults_left)
+
+    def skip_default(self, learner: str) -> None:
+        """Another strategy already proposed this learner's default."""
+        self._defaults_left = [s for s in self._defaults_left if s.name != learner]
 
     def next_default(self, trial_id: int, history: Sequence[TrialResult]) -> TrialSpec | None:
         done = {config_key(r.learner, r.params) for r in history}
