@@ -31,7 +31,7 @@ from benchmarks.runner import (
     write_split,
 )
 from benchmarks.suite import SUITE, load_suite, split
-from benchmarks.systems import BASELINES, PEERS, SYSTEMS
+from benchmarks.systems import BASELINES, PEERS, SYSTEMS, VARIANTS
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 FAST_TABLES = ["credit_data", "concrete"]
@@ -82,7 +82,7 @@ def choose_systems(requested: str | None, fast: bool, importable: dict[str, bool
         return systems
     if fast:  # the peers only where installed, so fast mode works without .bench-venv
         return ["trialflow", *BASELINES, *(p for p in PEERS if importable.get(p))]
-    return list(SYSTEMS)
+    return [s for s in SYSTEMS if s not in VARIANTS]
 
 
 def choose_tables(requested: str | None, fast: bool) -> list:

@@ -134,8 +134,16 @@ def _default_system(make_model: Callable[[str], Any], cap: bool):
     return fit
 
 
+def trialflow_recommend_system(
+    train: pd.DataFrame, table: Table, budget: float, scratch: Path, **options: Any
+) -> Fitted:
+    """trialflow with the pipeline recommender choosing the first trials (then ASHA)."""
+    return trialflow_system(train, table, budget, scratch, strategy="recommend", **options)
+
+
 SYSTEMS: dict[str, Callable[..., Fitted]] = {
     "trialflow": trialflow_system,
+    "trialflow_recommend": trialflow_recommend_system,
     "flaml": flaml_system,
     "autogluon": autogluon_system,
     "lgbm_default": _default_system(lightgbm_model, cap=False),
@@ -145,6 +153,7 @@ SYSTEMS: dict[str, Callable[..., Fitted]] = {
 # What each system needs importable (module) and which distributions' versions to report.
 MODULES = {
     "trialflow": "trialflow",
+    "trialflow_recommend": "trialflow",
     "flaml": "flaml",
     "autogluon": "autogluon.tabular",
     "lgbm_default": "lightgbm",
@@ -152,10 +161,13 @@ MODULES = {
 }
 DISTRIBUTIONS = {
     "trialflow": ["trialflow", "prefect", "dask", "distributed", "mlflow", "lightgbm"],
+    "trialflow_recommend": ["trialflow", "prefect", "dask", "distributed", "mlflow"],
     "flaml": ["flaml", "lightgbm", "xgboost-cpu", "xgboost"],
     "autogluon": ["autogluon.tabular", "lightgbm", "catboost", "xgboost-cpu", "xgboost"],
     "lgbm_default": ["lightgbm"],
     "hgb_default": ["scikit-learn"],
 }
 PEERS = ("flaml", "autogluon")
+# Run only when named (--systems): trialflow with other settings, compared with trialflow.
+VARIANTS = ("trialflow_recommend",)
 BASELINES = ("lgbm_default", "hgb_default")

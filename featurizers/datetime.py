@@ -64,6 +64,9 @@ def parse_datetimes(values: pd.Series) -> pd.Series:
         stamps = values
     else:
         stamps = pd.to_datetime(values, errors="coerce", format="mixed")
+        if not pd.api.types.is_datetime64_any_dtype(stamps):
+            # Strings with different UTC offsets parse to an object column; in UTC they align.
+            stamps = pd.to_datetime(values, errors="coerce", format="mixed", utc=True)
     if getattr(stamps.dt, "tz", None) is not None:
         stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
     return stamps

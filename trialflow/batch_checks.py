@@ -56,10 +56,10 @@ def check_batch(
 
     With ``strict``, any row that would be quarantined fails the whole batch instead.
     """
-    frame = frame.reset_index(drop=True)
-    original = frame
     columns = suite_columns(suite)
     findings: list[BatchFinding] = []
+    frame = _repeated_columns(frame, columns, source, findings).reset_index(drop=True)
+    original = frame
     frame = _missing_columns(frame, columns, source, impute_missing, findings)
     known = set(training_columns(suite)) | set(columns)
     for column in frame.columns:
@@ -84,6 +84,22 @@ def check_batch(
     quarantined.insert(0, "row", [i + 1 for i in bad])
     scorable = frame.drop(index=bad)
     return BatchCheck(scorable, quarantined.reset_index(drop=True), findings)
+
+
+def _repeated_columns(frame, columns, source, findings) -> pd.DataFrame:
+    """A model input given twice is ambiguous: an error. Repeats of other columns, which
+    the model ignores anyway, keep their first copy."""
+    names = pd.Index([str(c) for c in frame.columns])
+    repeated = sorted(set(names[names.duplicated()]))
+    inputs = [n for n in repeated if n in columns]
+    if inputs:
+        raise DataError(
+            f"The data to score ({source}) has the model's input column(s) {inputs} more "
+            "than once. Keep one of each."
+        )
+    for name in repeated:
+        findings.append(BatchFinding(name, "appears more than once", 0, "ignored"))
+    return frame.loc[:, ~names.duplicated()] if repeated else frame
 
 
 def _missing_columns(frame, columns, source, impute_missing, findings) -> pd.DataFrame:

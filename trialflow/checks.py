@@ -133,6 +133,12 @@ def check_training_table(
     rare_classes: dict = {}
     if task in ("binary", "multiclass"):
         labelled, rare_classes = _leave_out_rare_classes(labelled, target, n_folds)
+        if rare_classes and len(labelled) < MIN_ROWS:
+            raise DataError(
+                f"{_named(source, start=True)} has {len(labelled)} rows in the classes of "
+                f"{target!r} with enough rows for the folds (left out: {rare_classes}); "
+                f"trialflow needs at least {MIN_ROWS} to train and cross-validate a model."
+            )
     if task == "regression":
         _check_regression_target(labelled[target], target)
     n_unlabelled = len(frame) - len(labelled) - sum(rare_classes.values())

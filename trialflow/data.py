@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import re
 from pathlib import Path
@@ -93,14 +92,26 @@ def read_header(source: str) -> list[str] | None:
 
 
 def _csv_header(path: Path, source: str) -> tuple[list[str], str]:
+    """The header row as written (pandas would rename repeated or blank names), and the
+    delimiter. The header is read by pandas' own parser, so a quoted cell with a line break
+    or a blank first line is read as the data read will be."""
     with path.open("rb") as handle:
         head = handle.read(_SNIFF_BYTES)
     _refuse_non_tabular(head, source)
     # A full sniff window may end inside a multi-byte character; pandas checks the rest.
     text = head.decode("utf-8-sig", errors="strict" if len(head) < _SNIFF_BYTES else "ignore")
-    header_line = text.splitlines()[0] if text.strip() else ""
-    delimiter = csv_delimiter(header_line)
-    return next(csv.reader([header_line], delimiter=delimiter), []), delimiter
+    first = next((line for line in text.split("\n") if line.strip()), "")
+    delimiter = csv_delimiter(first)
+    header = pd.read_csv(
+        path,
+        sep=delimiter,
+        header=None,
+        nrows=1,
+        dtype=str,
+        keep_default_na=False,
+        encoding="utf-8-sig",
+    )
+    return [str(v) for v in header.iloc[0]] if len(header) else [], delimiter
 
 
 def csv_delimiter(header_line: str) -> str:
@@ -236,5 +247,22 @@ def fingerprint(frame: pd.DataFrame) -> str:
     """A content hash of a table: its schema and every value, independent of the row index."""
     digest = hashlib.sha256()
     digest.update(repr([(str(c), str(t)) for c, t in frame.dtypes.items()]).encode())
-    digest.update(pd.util.hash_pandas_object(frame, index=False).values.tobytes())
+    try:
+        digest.update(pd.util.hash_pandas_object(frame, index=False).values.tobytes())
+    except TypeError as exc:  # unhashable cells: lists, dicts, sets
+        raise DataError(
+            f"Column(s) {nested_columns(frame)} hold lists, dicts or other nested values, "
+            "which are not table values. Flatten them into plain columns or drop them."
+        ) from exc
     return digest.hexdigest()[:16]
+
+
+def nested_columns(frame: pd.DataFrame) -> list[str]:
+    """Columns with a list, dict, set or array in some cell."""
+    nested = (list, dict, set, tuple)
+    return [
+        str(c)
+        for c in frame.columns
+        if frame[c].dtype == object
+        and frame[c].map(lambda v: isinstance(v, nested) or hasattr(v, "__array__")).any()
+    ]
