@@ -92,12 +92,20 @@ def test_profile_has_every_meta_feature_and_sane_landmarkers():
     assert max(profile["landmark_stump"], profile["landmark_simple"]) > 0.6
 
 
+def _best_by_prior(model, profile) -> str:
+    """The learner of the pipeline with the highest prior mean for ``profile``."""
+    candidates = supported(model.knowledge, "binary")
+    mean = model.posterior(profile, "binary", {}).mean
+    return model.knowledge.learners[max(candidates, key=lambda j: mean[j])]
+
+
 def test_the_profile_alone_picks_the_right_family():
     model = Recommender(Knowledge.from_document(synthetic_document()))
+    assert _best_by_prior(model, _profile(0.9)) == "logistic_regression"
+    assert _best_by_prior(model, _profile(0.1)) == "lightgbm"
     candidates = supported(model.knowledge, "binary")
-    for share, learner in ((0.9, "logistic_regression"), (0.1, "lightgbm")):
-        first = model.rank(_profile(share), "binary", {}, candidates)[0]
-        assert model.knowledge.learners[first] == learner
+    first = model.rank(_profile(0.9), "binary", {}, candidates)[0]
+    assert model.knowledge.learners[first] == "logistic_regression"
 
 
 def test_each_result_updates_the_posterior():
@@ -156,11 +164,9 @@ def test_refresh_learns_from_this_projects_runs(isolated):
     """Runs on a new kind of data (millions of rows, all categorical) where a random forest
     wins change what the refreshed recommender proposes first for similar data."""
     new_kind = _profile(1.0, rows=6.5)
-    before = store.load_recommender()
-    candidates = supported(before.knowledge, "binary")
-    first_before = before.rank(new_kind, "binary", {}, candidates)[0]
     forest = [p for p in portfolio() if p.learner == "random_forest"][2]
-    assert before.knowledge.pipeline_ids[first_before] != forest.id
+    before = store.load_recommender()
+    assert _best_by_prior(before, new_kind) != "random_forest"
     for run in range(3):
         trials = [_trial(p, 0.60 + 0.01 * run) for p in portfolio() if p.supports("binary")]
         trials.append(_trial(forest, 0.95))
@@ -175,12 +181,13 @@ def test_refresh_learns_from_this_projects_runs(isolated):
     path, shipped, runs = store.refresh()
     assert (shipped, runs) == (24, 3) and path.exists()
     after = store.load_recommender()
-    first_after = after.rank(new_kind, "binary", {}, candidates)[0]
-    assert after.knowledge.pipeline_ids[first_after] == forest.id
+    candidates = supported(after.knowledge, "binary")
+    mean = after.posterior(new_kind, "binary", {}).mean
+    assert after.knowledge.pipeline_ids[max(candidates, key=lambda j: mean[j])] == forest.id
+    first = after.rank(new_kind, "binary", {}, candidates)[0]
+    assert after.knowledge.learners[first] == "random_forest"
     # Data like the shipped datasets still gets what they taught.
-    assert after.knowledge.learners[after.rank(_profile(0.1), "binary", {}, candidates)[0]] == (
-        "lightgbm"
-    )
+    assert _best_by_prior(after, _profile(0.1)) == "lightgbm"
 
 
 def test_history_skips_partial_trials_and_a_line_cut_short(isolated):

@@ -20,12 +20,15 @@ import numpy as np
 
 from trialflow.metalearn.profile import profile_vector
 
-RANK = 5
+RANK = 8
 # Softer neighbours than 1-NN: each knowledge-base dataset weighs exp(-d² / 2h²), with h
 # this multiple of the median distance between profiles.
-BANDWIDTH = 0.5
+BANDWIDTH = 1.0
 # A dataset whose scores all tie carries no ranking; its spread is floored at this.
 MIN_SPREAD = 1e-6
+# Expected improvement is divided by expected seconds to this power: 1 is "per second";
+# lower values let a slow pipeline that is likely much better still go first.
+COST_POWER = 1.0
 
 
 @dataclass
@@ -116,16 +119,25 @@ class Recommender:
     """Fitted on a knowledge base; answers with a posterior for a new dataset's profile and
     observed results, and with the next pipeline to try."""
 
-    def __init__(self, knowledge: Knowledge, *, rank: int = RANK):
+    def __init__(
+        self,
+        knowledge: Knowledge,
+        *,
+        rank: int = RANK,
+        bandwidth: float = BANDWIDTH,
+        cost_power: float = COST_POWER,
+        shrink: float = 1.0,
+    ):
         self.knowledge = knowledge
+        self.cost_power = cost_power
         Z, self.means, self.spreads = standardise(knowledge.scores)
-        self.U, self.V, self.noise = factorise(Z, rank)
+        self.U, self.V, self.noise = factorise(Z, rank, shrink=shrink)
         profiles = knowledge.profiles
         self.profile_centre = profiles.mean(axis=0)
         self.profile_scale = np.where(profiles.std(axis=0) > 0, profiles.std(axis=0), 1.0)
         unit = (profiles - self.profile_centre) / self.profile_scale
         distances = np.sqrt(((unit[:, None] - unit[None]) ** 2).sum(-1))
-        self.bandwidth = BANDWIDTH * float(np.median(distances[distances > 0]) or 1.0)
+        self.bandwidth = bandwidth * float(np.median(distances[distances > 0]) or 1.0)
         self._unit_profiles = unit
         # log seconds per pipeline relative to each dataset's median pipeline: a pipeline's
         # cost on a new dataset is its usual relative cost times that dataset's scale.
@@ -208,7 +220,10 @@ class Recommender:
         gain = expected_improvement(post.mean[candidates], post.std[candidates], best)
         if per_second:
             cost = self.expected_seconds(self.weights(profile, task), seconds_scale)[candidates]
-            gain = gain / np.maximum(cost, 1e-3)
+            # Per second, but relative to the typical candidate's cost: cheap pipelines get
+            # no bonus for being cheap, slow ones pay for every multiple of it they take.
+            relative = np.maximum(cost / np.median(cost), 1.0)
+            gain = gain / relative**self.cost_power
         order = np.argsort(-gain, kind="stable")
         return [candidates[i] for i in order]
 
