@@ -96,15 +96,23 @@ class ASHA(Proposer):
                     )
         return None
 
+    def next_candidate(self, history: Sequence[TrialResult]) -> tuple[LearnerSpec, dict] | None:
+        """A learner and a full-resource configuration to start: a learner drawn by rank, a
+        random point of its space (the recommender strategy chooses its own)."""
+        learner = self.pick_learner(history)
+        if learner is None:
+            return None
+        return learner, sample_config(learner.space, self.rng)
+
     def _new_configuration(
         self, trial_id: int, history: Sequence[TrialResult], seconds_left: float
     ) -> TrialSpec | None:
         bracket = len(self.configs) % self.n_brackets
         for _ in range(ATTEMPTS):
-            learner = self.pick_learner(history)
-            if learner is None:
+            candidate = self.next_candidate(history)
+            if candidate is None:
                 return None
-            full = sample_config(learner.space, self.rng)
+            learner, full = candidate
             key = config_key(learner.name, full)
             if key in self.sampled:
                 continue
