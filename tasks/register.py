@@ -67,7 +67,7 @@ def register(
             "features.csv": fitted_features_frame(pipeline),
             "guardrails.csv": guardrails_frame(validation.guardrails),
         },
-        documents={EXPECTATIONS_FILE: validation.suite},
+        documents={EXPECTATIONS_FILE: validation.suite, "data_profile.json": validation.profile},
         # The user named these learners' and featurizers' modules, so their types are trusted.
         trusted_modules=tuple(
             path.partition(":")[0]

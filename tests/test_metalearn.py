@@ -223,3 +223,22 @@ def test_without_a_knowledge_base_recommend_is_asha(tmp_path, monkeypatch):
     strategy = make_strategy("recommend", portfolio_for("binary"), settings, refine=False)
     proposal = strategy.propose(0, [], seconds_left=100)
     assert proposal.learner == "lightgbm" and strategy.model is None
+
+
+def test_the_evaluation_benchmark_prints_regret_for_every_method(tmp_path, capsys):
+    from benchmarks.metalearn import main
+
+    path = tmp_path / "kb.json.gz"
+    path.write_bytes(gzip.compress(json.dumps(synthetic_document(n=12)).encode()))
+    text = main(
+        ["--knowledge", str(path), "--profile-rows", "2000", "--write", "--out", str(tmp_path)]
+    )
+    for method in (
+        "recommender (EI per second)",
+        "nearest neighbour",
+        "default order",
+        "random order",
+    ):
+        assert f"| {method} |" in text
+    assert "Data profile of a 2,000 x 30 table" in text
+    assert (tmp_path / "metalearn.png").stat().st_size > 10_000
