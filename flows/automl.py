@@ -19,6 +19,7 @@ from trialflow.result import TrainResult
 from trialflow.search import best_trial, leaderboard
 from trialflow.tasks.ensemble import ensemble
 from trialflow.tasks.explain import explain
+from trialflow.tasks.fairness import check_fairness
 from trialflow.tasks.featurize import plan_features
 from trialflow.tasks.guard import check_guardrails
 from trialflow.tasks.load import load_and_check
@@ -70,14 +71,26 @@ def automl(
         trials = [*trials, best]
     board = leaderboard(trials, metric)
 
+    members, weights = (choice.members, choice.weights) if choice else ([best], [1.0])
+    with _timed(timings, "fairness"):
+        fairness = check_fairness(table, members, weights, config.sensitive)
     with _timed(timings, "refit"):
-        members, weights = (choice.members, choice.weights) if choice else ([best], [1.0])
         pipeline = refit(table, plan, members, weights)
     with _timed(timings, "explain"):
         importance = explain(pipeline, table, plan, metric, config.seed, budget.deadline - 3)
     with _timed(timings, "register"):
         registered = register(
-            pipeline, table, plan, config, metric, best, board, importance, validation, trials
+            pipeline,
+            table,
+            plan,
+            config,
+            metric,
+            best,
+            board,
+            importance,
+            validation,
+            trials,
+            fairness,
         )
         publish(
             board,
@@ -103,6 +116,7 @@ def automl(
         flow_run_id=str(flow_run.get_id() or ""),
         timings=timings,
         guardrails=validation.guardrails,
+        fairness=fairness,
     )
 
 

@@ -8,6 +8,7 @@ from prefect.runtime import flow_run
 
 from trialflow import progress
 from trialflow.config import TrainConfig
+from trialflow.fairness import FairnessReport
 from trialflow.featurizers import ColumnPlan
 from trialflow.guardrails import guardrails_frame
 from trialflow.loading import TrainingTable
@@ -31,6 +32,7 @@ def register(
     importance: pd.DataFrame,
     validation: Validation,
     trials: list[TrialResult] | None = None,
+    fairness: FairnessReport | None = None,
 ) -> RegisteredModel:
     progress.emit("stage", name="register")
     from trialflow import __version__
@@ -66,6 +68,14 @@ def register(
             "column_plan.csv": plan.to_frame(),
             "features.csv": fitted_features_frame(pipeline),
             "guardrails.csv": guardrails_frame(validation.guardrails),
+            **(
+                {
+                    "fairness_groups.csv": fairness.groups,
+                    "fairness_disparities.csv": fairness.disparities,
+                }
+                if fairness is not None
+                else {}
+            ),
         },
         documents={EXPECTATIONS_FILE: validation.suite, "data_profile.json": validation.profile},
         # The user named these learners' and featurizers' modules, so their types are trusted.

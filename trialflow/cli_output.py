@@ -102,6 +102,7 @@ def print_train_result(result, *, wall_seconds: float, top: int = 15) -> None:
     stdout.print(table)
     stdout.print(f"Task: {result.task} ({result.task_reason}).", highlight=False)
     print_guardrails(result.guardrails)
+    print_fairness(result.fairness)
     for column, reason in result.plan.dropped.items():
         if reason.startswith(GUARDED_DROPS):
             continue  # in the guardrails above
@@ -141,6 +142,23 @@ def print_guardrails(guardrails: list) -> None:
     if shown:
         stdout.print(table)
     stdout.print(f"Guardrails passed: {', '.join(passed)}.", highlight=False)
+
+
+def print_fairness(report) -> None:
+    """Disparities per sensitive column, then the alerts they raise."""
+    if report is None or report.disparities.empty:
+        return
+    table = Table(title="Fairness across sensitive groups (out-of-fold predictions)")
+    columns = [c for c in report.disparities.columns]
+    for column in columns:
+        table.add_column(column.replace("_", " "), overflow="fold")
+    for _, row in report.disparities.iterrows():
+        table.add_row(
+            *[_escape_markup(f"{v:.3f}" if isinstance(v, float) else str(v)) for v in row.tolist()]
+        )
+    stdout.print(table)
+    for alert in report.alerts:
+        stdout.print(f"[bold red]Fairness alert[/]: {_escape_markup(alert)}.")
 
 
 def _config_text(config_json: str) -> str:

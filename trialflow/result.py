@@ -29,6 +29,8 @@ class TrainResult:
     timings: dict[str, float] = field(default_factory=dict)
     # What the guardrails found in the training data (trialflow.guardrails.Guardrail).
     guardrails: list = field(default_factory=list)
+    # Per-group metrics and disparities over the sensitive columns (trialflow.fairness).
+    fairness: object = None
 
     def predict(self, X: pd.DataFrame):
         return self.pipeline.predict(X)
