@@ -63,10 +63,9 @@ def parse_datetimes(values: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         stamps = values
     else:
-        stamps = pd.to_datetime(values, errors="coerce", format="mixed")
-        if not pd.api.types.is_datetime64_any_dtype(stamps):
-            # Strings with different UTC offsets parse to an object column; in UTC they align.
-            stamps = pd.to_datetime(values, errors="coerce", format="mixed", utc=True)
+        # In UTC, strings with different offsets align (otherwise they parse to objects);
+        # strings without an offset are read as they are.
+        stamps = pd.to_datetime(values, errors="coerce", format="mixed", utc=True)
     if getattr(stamps.dt, "tz", None) is not None:
         stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
     return stamps

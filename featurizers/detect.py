@@ -196,5 +196,5 @@ def _looks_like_dates(values: pd.Series) -> bool:
     shaped = sample.str.len().ge(6) & sample.str.contains(DATE_SHAPE, regex=True)
     if sample.empty or shaped.mean() < DATE_PARSE_SHARE:
         return False
-    parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+    parsed = pd.to_datetime(sample, errors="coerce", format="mixed", utc=True)
     return bool(parsed.notna().mean() >= DATE_PARSE_SHARE)
