@@ -84,6 +84,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(predict)
     predict.set_defaults(command="predict", run=_run_predict)
 
+    explain = commands.add_parser(
+        "explain",
+        help="explain each row's prediction by its raw input columns",
+        description="For every row of DATA, the raw input columns that moved MODEL's "
+        "prediction most (exact tree SHAP contributions for LightGBM models, summed back to "
+        "raw columns), with the expected value: `column_1`, `contribution_1`, ... "
+        "Contributions are on the model's raw scale (log-odds for classifiers).",
+    )
+    explain.add_argument("model", metavar="MODEL", help="NAME, NAME/VERSION or NAME@ALIAS")
+    explain.add_argument("data", metavar="DATA", help="a .csv or .parquet file")
+    explain.add_argument("--output", "-o", required=True, metavar="OUT", help=".csv or .parquet")
+    explain.add_argument("--top", type=int, default=5, help="contributions per row (default 5)")
+    explain.add_argument("--mlflow-uri", default="", help=_field_help("mlflow_tracking_uri"))
+    _add_common(explain)
+    explain.set_defaults(command="explain", run=_run_explain)
+
     features = commands.add_parser(
         "features",
         help="show, and write as an editable YAML plan, how a table would be featurized",
@@ -233,6 +249,22 @@ def _run_predict(args: argparse.Namespace) -> int:
     print(f"Wrote {len(scored.predictions)} predictions to {output}.")
     if len(scored.quarantined):
         print(f"Wrote {len(scored.quarantined)} quarantined rows, with reasons, to {quarantine}.")
+    return 0
+
+
+def _run_explain(args: argparse.Namespace) -> int:
+    from trialflow.api import load_model
+    from trialflow.contributions import row_contributions, top_contributions
+    from trialflow.data import read_table
+    from trialflow.scoring import check_output_path, write_atomically
+
+    check_output_path(args.output)
+    rows = read_table(args.data)
+    contributions = row_contributions(load_model(args.model, tracking_uri=args.mlflow_uri), rows)
+    top = top_contributions(contributions, k=args.top)
+    top.insert(0, "row", range(1, len(top) + 1))
+    path = write_atomically(top, args.output)
+    print(f"Wrote the top {args.top} contributions of {len(top)} rows to {path}.")
     return 0
 
 
