@@ -9,6 +9,7 @@ from prefect.artifacts import create_table_artifact
 from trialflow import progress
 from trialflow.fairness import FairnessReport, assess
 from trialflow.loading import TrainingTable
+from trialflow.tasks.publish import table_records
 from trialflow.tasks.step import step
 from trialflow.trial import TrialResult
 
@@ -30,16 +31,12 @@ def check_fairness(
         logger.warning("Fairness: %s.", alert)
     create_table_artifact(
         key="fairness-groups",
-        table=_records(report.groups),
+        table=table_records(report.groups),
         description="Per-group metrics of the final model's out-of-fold predictions.",
     )
     create_table_artifact(
         key="fairness-disparities",
-        table=_records(report.disparities),
+        table=table_records(report.disparities),
         description="Largest differences between groups (groups too small to judge left out).",
     )
     return report
-
-
-def _records(frame) -> list[dict]:
-    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")

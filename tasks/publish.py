@@ -22,18 +22,18 @@ def publish(
     shown = leaderboard.drop(columns=["error"]).head(50)
     create_table_artifact(
         key="leaderboard",
-        table=_records(shown),
+        table=table_records(shown),
         description=f"Trials ranked by cross-validated {metric} ({task}).",
     )
     create_table_artifact(
         key="feature-importance",
-        table=_records(importance),
+        table=table_records(importance),
         description=f"Permutation importance of raw columns ({metric} lost when shuffled).",
     )
     if features is not None and len(features):
         create_table_artifact(
             key="features",
-            table=_records(features.head(500)),
+            table=table_records(features.head(500)),
             description="The featurization: every model input, its source columns and featurizer.",
         )
     best = leaderboard.iloc[0]
@@ -48,7 +48,8 @@ def publish(
     )
 
 
-def _records(frame: pd.DataFrame) -> list[dict]:
+def table_records(frame: pd.DataFrame) -> list[dict]:
+    """A frame as the rows of a Prefect table artifact (missing values as nulls)."""
     return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
 
 

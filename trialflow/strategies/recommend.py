@@ -47,15 +47,11 @@ class Recommend(ASHA):
 
     def _order_defaults(self) -> None:
         """The learners' defaults, most promising for this profile first."""
-        positions = {
-            self._key(self.model.knowledge.learners[j], self.model.knowledge.params[j]): j
-            for j in self.candidates
-        }
         mean = self.model.posterior(self.settings.profile, self.settings.task, {}).mean
         inf = float("inf")
 
         def promise(spec: LearnerSpec) -> float:
-            j = positions.get(self._key(spec.name, spec.defaults))
+            j = self.keys.get(self._key(spec.name, spec.defaults))
             return -mean[j] if j is not None else inf
 
         self._defaults_left.sort(key=promise)
