@@ -16,6 +16,11 @@ os.environ["PREFECT_HOME"] = os.path.join(_HOME, "prefect")
 os.environ.pop("PREFECT_API_URL", None)
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "WARNING"
+# The rest of trialflow's environment defaults (telemetry off, loopback, start-up timeout),
+# before anything imports Prefect, as the CLI does.
+from trialflow.home import configure_environment  # noqa: E402
+
+configure_environment()
 
 
 @pytest.fixture

@@ -39,3 +39,19 @@ def test_only_transient_errors_are_retried():
     assert not is_transient(DataError("bad column"))
     assert not is_transient(ValueError("bug"))
     assert not is_transient(None)
+
+
+def test_a_failed_prefect_start_is_raised_once_then_retried(monkeypatch):
+    """A start that timed out must not poison every later run in the same process."""
+    import threading
+
+    from trialflow import prefect_api
+
+    failed = threading.Thread(target=lambda: None)
+    failed.start()
+    monkeypatch.setattr(prefect_api, "_started", failed)
+    monkeypatch.setattr(prefect_api, "_error", [RuntimeError("Timed out")])
+    with pytest.raises(RuntimeError, match="Timed out"):
+        prefect_api.wait_until_ready()
+    assert prefect_api._started is None and not prefect_api._error
+    prefect_api.wait_until_ready()  # nothing left to raise

@@ -40,6 +40,9 @@ def configure_environment() -> None:
         "MLFLOW_DISABLE_TELEMETRY": "true",
         "GX_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_API_HOST": "127.0.0.1",
+        # Prefect waits 20 s for its ephemeral server by default; its first start in a new
+        # home (database migrations) takes ~19 s on 2 idle cores, and longer on busy ones.
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)

@@ -38,8 +38,16 @@ def start_in_background() -> None:
 
 
 def wait_until_ready() -> None:
-    """Block until the background start has finished; Prefect then reuses that server."""
+    """Block until the background start has finished; Prefect then reuses that server.
+
+    A failed start is raised once and forgotten, so the next run in this process tries again
+    rather than failing on the old error.
+    """
+    global _started
     if _started is not None:
         _started.join()
     if _error:
-        raise _error[0]
+        error = _error.pop()
+        _error.clear()
+        _started = None
+        raise error
