@@ -227,3 +227,72 @@ def write_markdown(rows: pd.DataFrame, header: list[str], summary: list[str], pa
 def append_section(path: Path, title: str, lines: list[str]) -> None:
     with path.open("a") as handle:
         handle.write(f"\n## {title}\n\n```\n" + "\n".join(lines) + "\n```\n")
+
+
+# Paired bootstrap over the test rows: how many resamples, and the interval it reports.
+BOOTSTRAP_RESAMPLES = 1000
+BOOTSTRAP_LEVEL = 0.95
+
+
+def paired_bootstrap(
+    table: str, metric: str, mine: Path, theirs: Path, *, seed: int = 0
+) -> tuple[float, float, float]:
+    """trialflow's score minus a peer's on the same test rows (higher = trialflow better,
+    log loss negated), with the bootstrap interval from resampling those rows together."""
+    from benchmarks.suite import load_suite, score
+
+    spec = load_suite()[table]
+    a, b = np.load(mine), np.load(theirs)
+    y = a["y_test"]
+    classes = list(a["classes"]) or None
+    sign = 1.0 if HIGHER_IS_BETTER[metric] else -1.0
+
+    def gap(rows: np.ndarray) -> float:
+        return sign * (
+            score(spec, y[rows], a["prediction"][rows], classes)
+            - score(spec, y[rows], b["prediction"][rows], list(b["classes"]) or None)
+        )
+
+    rng = np.random.default_rng(seed)
+    everything = np.arange(len(y))
+    gaps = []
+    for _ in range(BOOTSTRAP_RESAMPLES):
+        rows = rng.integers(0, len(y), len(y))
+        try:
+            gaps.append(gap(rows))
+        except ValueError:  # a resample with one class only has no AUC
+            continue
+    tail = 100 * (1 - BOOTSTRAP_LEVEL) / 2
+    low, high = np.percentile(gaps, [tail, 100 - tail])
+    return gap(everything), float(low), float(high)
+
+
+def noise_vs_defaults(rows: pd.DataFrame, predictions: Path) -> list[str]:
+    """Per table: trialflow against the better plain default, with the paired bootstrap
+    interval of the gap; 'worse' only when the whole interval lies below zero."""
+    lines = [
+        f"trialflow − best plain default, paired bootstrap over the test rows "
+        f"({BOOTSTRAP_RESAMPLES} resamples, {BOOTSTRAP_LEVEL:.0%} interval; log loss negated):"
+    ]
+    frame = rows.assign(value=oriented(rows).where(rows["status"] == "ok"))
+    verdicts = {"better": 0, "within noise": 0, "worse": 0}
+    for table, sub in frame.groupby("table", sort=False):
+        defaults = sub[sub["system"].isin(BASELINES) & sub["value"].notna()]
+        ours = sub[(sub["system"] == "trialflow") & sub["value"].notna()]
+        if defaults.empty or ours.empty:
+            continue
+        best = defaults.loc[defaults["value"].idxmax()]
+        mine = predictions / f"{table}-trialflow.npz"
+        theirs = predictions / f"{table}-{best['system']}.npz"
+        if not (mine.exists() and theirs.exists()):
+            lines.append(f"  {table:14s} no saved predictions (rows reused from an older run)")
+            continue
+        gap, low, high = paired_bootstrap(table, best["metric"], mine, theirs)
+        verdict = "better" if low > 0 else "worse" if high < 0 else "within noise"
+        verdicts[verdict] += 1
+        lines.append(
+            f"  {table:14s} vs {best['system']:12s} {gap:+.4f}  [{low:+.4f}, {high:+.4f}]  "
+            f"{verdict}"
+        )
+    lines.append("  " + ", ".join(f"{count} {verdict}" for verdict, count in verdicts.items()))
+    return lines

@@ -174,6 +174,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     print("\n" + report.score_table(frame) + "\n")
     print("\n".join(summary), flush=True)
+    if "trialflow" in systems:
+        lines = report.noise_vs_defaults(frame, out / "predictions")
+        print("\n" + "\n".join(lines), flush=True)
+        report.append_section(out / "results.md", "Against the plain defaults, with noise", lines)
     if not args.fast:
         started = time.perf_counter()
         lines = overhead.format_overhead(

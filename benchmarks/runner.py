@@ -144,6 +144,8 @@ def run_system(
         row["message"] = result.get("message", "")
         if result["status"] == "ok":
             _record_fit(row, result, measured.started_at, split, scratch / "predictions.npy")
+            if row["status"] == "ok":
+                keep_predictions(split, system, result, scratch / "predictions.npy", logs.parent)
         else:
             # Without a fitted model the process's whole life is the best wall clock there is.
             row["fit_seconds"] = round(measured.seconds, 2)
@@ -166,6 +168,21 @@ def _record_fit(row: dict, result: dict, started_at: float, split: Split, predic
         row["score"] = score(split.table, split.y_test, np.load(predictions), result["classes"])
     except (ValueError, IndexError, TypeError) as exc:  # e.g. a class the model never saw
         row.update(status="failed", message=f"scoring failed: {type(exc).__name__}: {exc}")
+
+
+def keep_predictions(split: Split, system: str, result: dict, predictions: Path, out: Path):
+    """The test predictions beside results.csv (predictions/TABLE-SYSTEM.npz, with the test
+    labels and class order), for the paired bootstrap that tells a real gap from noise."""
+    classes = result.get("classes")
+    folder = out / "predictions"
+    folder.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        folder / f"{split.table.name}-{system}.npz",
+        prediction=np.load(predictions),
+        # Labels as text for classification, so loading needs no pickle.
+        y_test=split.y_test.to_numpy() if classes is None else split.y_test.astype(str).to_numpy(),
+        classes=np.asarray([] if classes is None else [str(c) for c in classes]),
+    )
 
 
 def _read_result(path: Path) -> dict | None:
