@@ -158,6 +158,8 @@ def main(argv: list[str] | None = None) -> None:
 
     reused = reused_rows(args.reuse, tables, systems, budget) if args.reuse else []
     frame = as_frame(rows + reused)
+    # With the reused rows, so the next --reuse finds the peers here too.
+    frame.to_csv(out / "results.csv", index=False)
     summary = report.summary_lines(frame)
     machine = env.machine()
     head = header(budget, args.python, facts, machine, systems)

@@ -180,7 +180,7 @@ def keep_predictions(split: Split, system: str, result: dict, predictions: Path,
         folder / f"{split.table.name}-{system}.npz",
         prediction=np.load(predictions),
         # Labels as text for classification, so loading needs no pickle.
-        y_test=split.y_test.to_numpy() if classes is None else split.y_test.astype(str).to_numpy(),
+        y_test=split.y_test.to_numpy(float if classes is None else str),
         classes=np.asarray([] if classes is None else [str(c) for c in classes]),
     )
 
