@@ -15,17 +15,19 @@ from trialflow.cluster import dask_cluster
 from trialflow.config import TrainConfig
 from trialflow.errors import SearchError
 from trialflow.plan_file import fitted_features_frame
+from trialflow.registry import trusted_types
 from trialflow.result import TrainResult
 from trialflow.search import best_trial, leaderboard
 from trialflow.tasks.ensemble import ensemble
 from trialflow.tasks.explain import explain
-from trialflow.tasks.fairness import check_fairness
+from trialflow.tasks.fairness import check_fairness, mitigate_model
 from trialflow.tasks.featurize import plan_features
 from trialflow.tasks.guard import check_guardrails
 from trialflow.tasks.load import load_and_check
 from trialflow.tasks.publish import publish
 from trialflow.tasks.refit import refit
-from trialflow.tasks.register import register
+from trialflow.tasks.register import register, user_modules
+from trialflow.tasks.report import write_report
 from trialflow.tasks.search import search
 from trialflow.tasks.select import select_learners
 
@@ -73,14 +75,46 @@ def automl(
 
     members, weights = (choice.members, choice.weights) if choice else ([best], [1.0])
     with _timed(timings, "fairness"):
-        fairness = check_fairness(table, members, weights, config.sensitive)
+        fairness = check_fairness(table, members, weights, config)
     with _timed(timings, "refit"):
         pipeline = refit(table, plan, members, weights)
+    mitigated = None
+    if fairness is not None and fairness.mitigation is not None:
+        with _timed(timings, "mitigate"):
+            mitigated = mitigate_model(pipeline, table, members, weights, config)
+    final = mitigated if config.register_mitigated else pipeline
+    with _timed(timings, "package"):
+        # Checked before explain: how long the model takes to serialise sets how much time
+        # registration needs, and so when explain must stop.
+        trusted = trusted_types(final, extra_modules=user_modules(config, plan))
     with _timed(timings, "explain"):
-        importance = explain(pipeline, table, plan, metric, config.seed, budget.deadline - 3)
+        importance = explain(
+            pipeline,
+            table,
+            plan,
+            metric,
+            config.seed,
+            budget.explain_deadline(serialise_seconds=timings["package"]),
+        )
+    features = fitted_features_frame(pipeline)
+    with _timed(timings, "report"):
+        report_path, page = write_report(
+            run_id=str(flow_run.get_id() or ""),
+            config=config,
+            table=table,
+            metric=metric,
+            validation=validation,
+            features=features,
+            leaderboard=board,
+            trials=trials,
+            importance=importance,
+            fairness=fairness,
+            choice=choice,
+            timings=timings,
+        )
     with _timed(timings, "register"):
         registered = register(
-            pipeline,
+            final,
             table,
             plan,
             config,
@@ -91,14 +125,17 @@ def automl(
             validation,
             trials,
             fairness,
+            report=page,
+            trusted=trusted,
         )
         publish(
             board,
-            importance,
+            importance.raw,
             registered,
             task=table.task,
             metric=metric,
-            features=fitted_features_frame(pipeline),
+            features=features,
+            report_path=report_path,
         )
 
     return TrainResult(
@@ -110,13 +147,16 @@ def automl(
         task_reason=table.task_reason,
         metric=metric,
         best_score=float(best.score),
-        importance=importance,
+        importance=importance.raw,
+        engineered_importance=importance.engineered,
         plan=plan,
         data_fingerprint=table.fingerprint,
         flow_run_id=str(flow_run.get_id() or ""),
         timings=timings,
         guardrails=validation.guardrails,
         fairness=fairness,
+        mitigated=mitigated,
+        report_path=str(report_path),
     )
 
 

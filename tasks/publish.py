@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from trialflow.registry import RegisteredModel
 from trialflow.tasks.step import step
+
+# Leaderboard rows shown beside the report link.
+LEADERBOARD_ROWS = 10
 
 
 @step("publish")
@@ -18,6 +23,7 @@ def publish(
     task: str,
     metric: str,
     features: pd.DataFrame | None = None,
+    report_path: Path | None = None,
 ) -> None:
     shown = leaderboard.drop(columns=["error"]).head(50)
     create_table_artifact(
@@ -46,6 +52,46 @@ def publish(
             f"out of {len(leaderboard)} trials."
         ),
     )
+    if report_path is not None:
+        create_markdown_artifact(
+            key="report",
+            markdown=report_markdown(leaderboard, registered, metric, Path(report_path)),
+            description="The run's HTML report and its leaderboard.",
+        )
+
+
+def report_markdown(
+    leaderboard: pd.DataFrame, registered: RegisteredModel, metric: str, report_path: Path
+) -> str:
+    """A link to the report (the local file, and the copy in the MLflow run) above the top
+    of the leaderboard as a Markdown table."""
+    shown = leaderboard.head(LEADERBOARD_ROWS)
+    columns = [
+        c
+        for c in ("rank", "learner", metric, "status", "origin", "fit_seconds")
+        if c in shown.columns
+    ]
+    lines = [
+        "## Run report",
+        f"[Open the report]({report_path.as_uri()}) — `{_escape(report_path)}`",
+        "",
+        f"Also in MLflow run `{registered.run_id}` as artifact `report.html` "
+        f"(model **{_escape(registered.name)}** version **{registered.version}**).",
+        "",
+        "| " + " | ".join(columns) + " |",
+        "|" + "---|" * len(columns),
+    ]
+    for _, row in shown.iterrows():
+        cells = [
+            f"{row[c]:.4f}" if isinstance(row[c], float) else _escape(row[c]).replace("|", "\\|")
+            for c in columns
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    if len(leaderboard) > LEADERBOARD_ROWS:
+        lines.append(
+            f"\n{len(leaderboard) - LEADERBOARD_ROWS} more rows in the leaderboard artifact."
+        )
+    return "\n".join(lines)
 
 
 def table_records(frame: pd.DataFrame) -> list[dict]:

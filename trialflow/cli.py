@@ -88,14 +88,24 @@ def build_parser() -> argparse.ArgumentParser:
         "explain",
         help="explain each row's prediction by its raw input columns",
         description="For every row of DATA, the raw input columns that moved MODEL's "
-        "prediction most (exact tree SHAP contributions for LightGBM models, summed back to "
-        "raw columns), with the expected value: `column_1`, `contribution_1`, ... "
-        "Contributions are on the model's raw scale (log-odds for classifiers).",
+        "prediction most, with the expected value: `column_1`, `contribution_1`, ... For a "
+        "single LightGBM model these are exact tree SHAP contributions on its raw scale "
+        "(log-odds for classifiers), summed back to raw columns; for ensembles and other "
+        "learners, sampled Shapley values of the output (probability or value) against a "
+        "reference sample (--background, default the rows of DATA). Contributions plus the "
+        "expected value add up to what is explained, named in the `explained` column.",
     )
     explain.add_argument("model", metavar="MODEL", help="NAME, NAME/VERSION or NAME@ALIAS")
     explain.add_argument("data", metavar="DATA", help="a .csv or .parquet file")
     explain.add_argument("--output", "-o", required=True, metavar="OUT", help=".csv or .parquet")
     explain.add_argument("--top", type=int, default=5, help="contributions per row (default 5)")
+    explain.add_argument(
+        "--background",
+        default="",
+        metavar="REF",
+        help="reference rows for sampled Shapley values, e.g. a sample of the training table "
+        "(.csv or .parquet; default: the rows of DATA)",
+    )
     explain.add_argument("--mlflow-uri", default="", help=_field_help("mlflow_tracking_uri"))
     _add_common(explain)
     explain.set_defaults(command="explain", run=_run_explain)
@@ -254,15 +264,17 @@ def _run_predict(args: argparse.Namespace) -> int:
 
 def _run_explain(args: argparse.Namespace) -> int:
     from trialflow.api import load_model
-    from trialflow.contributions import row_contributions, top_contributions
     from trialflow.data import read_table
+    from trialflow.row_explanations import explain_rows
     from trialflow.scoring import check_output_path, write_atomically
 
     check_output_path(args.output)
     rows = read_table(args.data)
-    contributions = row_contributions(load_model(args.model, tracking_uri=args.mlflow_uri), rows)
-    top = top_contributions(contributions, k=args.top)
+    background = read_table(args.background) if args.background else None
+    model = load_model(args.model, tracking_uri=args.mlflow_uri)
+    top, explained = explain_rows(model, rows, background=background, top=args.top)
     top.insert(0, "row", range(1, len(top) + 1))
+    top["explained"] = explained
     path = write_atomically(top, args.output)
     print(f"Wrote the top {args.top} contributions of {len(top)} rows to {path}.")
     return 0

@@ -113,6 +113,9 @@ def print_train_result(result, *, wall_seconds: float, top: int = 15) -> None:
         "--output OUT)",
         highlight=False,
     )
+    if result.report_path:
+        # Plain print: a path must not wrap or take markup.
+        print(f"Report: {result.report_path}")
     split = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
     stdout.print(f"Wall clock: {wall_seconds:.1f} s ({split}).", highlight=False)
 
@@ -159,6 +162,20 @@ def print_fairness(report) -> None:
     stdout.print(table)
     for alert in report.alerts:
         stdout.print(f"[bold red]Fairness alert[/]: {_escape_markup(alert)}.")
+    mitigation = getattr(report, "mitigation", None)
+    if mitigation is not None:
+        table = Table(
+            title=f"Mitigation ({mitigation.constraint.replace('_', ' ')} on "
+            f"{_escape_markup(mitigation.column)}), cross-fitted; registered: "
+            f"{mitigation.registered}"
+        )
+        shown = mitigation.tradeoff
+        table.add_column("model")
+        for column in shown.columns:
+            table.add_column(column.replace("_", " "), overflow="fold")
+        for name, row in shown.iterrows():
+            table.add_row(str(name), *[f"{v:.3f}" for v in row.tolist()])
+        stdout.print(table)
 
 
 def _config_text(config_json: str) -> str:

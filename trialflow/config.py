@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from trialflow.fairness import MAX_DIFFERENCE, MIN_RATIO, MIN_REPRESENTATION
 from trialflow.metrics import METRICS, default_metric
 
 Task = Literal["auto", "binary", "multiclass", "regression"]
@@ -97,6 +98,43 @@ class TrainConfig(BaseModel):
     sensitive: list[str] = Field(
         default_factory=list, description="Sensitive columns, reported on for fairness."
     )
+    sensitive_as_input: bool = Field(
+        default=False,
+        description="Also use the sensitive columns as model inputs (by default they are not).",
+    )
+    fairness_max_difference: float = Field(
+        default=MAX_DIFFERENCE,
+        gt=0,
+        le=1,
+        description=(
+            "Fairness alert: largest allowed difference between groups in selection rate "
+            "(demographic parity) or true/false positive rates (equalized odds)."
+        ),
+    )
+    fairness_min_ratio: float = Field(
+        default=MIN_RATIO,
+        gt=0,
+        le=1,
+        description="Fairness alert: smallest allowed ratio of selection rates (four-fifths rule).",
+    )
+    min_group_share: float = Field(
+        default=MIN_REPRESENTATION,
+        ge=0,
+        lt=1,
+        description="Representation: a group below this share of the training rows is flagged.",
+    )
+    mitigate: Literal["", "demographic_parity", "equalized_odds"] = Field(
+        default="",
+        description=(
+            "Fairness mitigation for binary tasks: post-process the final model with "
+            "fairlearn's ThresholdOptimizer under this constraint, on the first sensitive "
+            "column, and report the accuracy/fairness trade-off."
+        ),
+    )
+    register_mitigated: bool = Field(
+        default=False,
+        description="With 'mitigate': register the mitigated model instead of the original.",
+    )
     holidays: str = Field(
         default="",
         description=(
@@ -183,6 +221,24 @@ class TrainConfig(BaseModel):
             raise ValueError(
                 "The 'deterministic' parameter needs 'max_trials': a reproducible run stops "
                 "after a number of trials, not at a time."
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _mitigation_needs_sensitive(self) -> TrainConfig:
+        if self.mitigate and not self.sensitive:
+            raise ValueError(
+                f"The 'mitigate' parameter ({self.mitigate!r}) needs a sensitive column: "
+                "name one with 'sensitive' (--sensitive COLUMN)."
+            )
+        if self.register_mitigated and not self.mitigate:
+            raise ValueError(
+                "The 'register_mitigated' parameter needs 'mitigate' (demographic_parity or "
+                "equalized_odds)."
+            )
+        if self.mitigate and self.task in ("multiclass", "regression"):
+            raise ValueError(
+                f"The 'mitigate' parameter applies to binary tasks; this task is {self.task}."
             )
         return self
 

@@ -13,7 +13,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from trialflow.metrics import METRICS
-from trialflow.pipeline import aligned_proba
+from trialflow.pipeline import ExplainsRows, aligned_proba
 from trialflow.trial import TrialResult
 
 ROUNDS = 20
@@ -150,7 +150,7 @@ def _is_classifier(ensemble: WeightedEnsemble) -> bool:
     return ensemble.task != "regression"
 
 
-class WeightedEnsemble(BaseEstimator):
+class WeightedEnsemble(ExplainsRows, BaseEstimator):
     """A weighted average of fitted pipelines' probabilities (or predictions)."""
 
     def __init__(self, members=(), weights=(), task: str = "binary"):

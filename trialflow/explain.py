@@ -58,3 +58,47 @@ def permutation_importance(
     return frame.sort_values("importance", ascending=False, na_position="last").reset_index(
         drop=True
     )
+
+
+def engineered_permutation_importance(
+    pipeline,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    *,
+    metric: str,
+    classes: list | None,
+    seed: int,
+    max_rows: int = 2000,
+    n_repeats: int = 3,
+    deadline: float | None = None,
+) -> pd.DataFrame:
+    """Permutation importance of a single pipeline's engineered features: the featurizer
+    runs once, then each feature's column of its output is shuffled before the model."""
+    rng = np.random.default_rng(seed)
+    if len(X) > max_rows:
+        rows = np.sort(rng.choice(len(X), size=max_rows, replace=False))
+        X, y = X.iloc[rows].reset_index(drop=True), y[rows]
+    features = pipeline.named_steps["features"].transform(X)
+    model = pipeline.named_steps["model"]
+    m = METRICS[metric]
+
+    def loss(frame: pd.DataFrame) -> float:
+        prediction = aligned_proba(model, frame, classes) if m.needs_proba else model.predict(frame)
+        return m.loss(m.score(y, prediction, classes))
+
+    base = loss(features)
+    rows = []
+    for feature in features.columns:
+        if deadline is not None and time.time() > deadline:
+            rows.append((feature, np.nan, np.nan))
+            continue
+        drops = []
+        for _ in range(n_repeats):
+            shuffled = features.copy()
+            shuffled[feature] = rng.permutation(shuffled[feature].to_numpy())
+            drops.append(loss(shuffled) - base)
+        rows.append((feature, float(np.mean(drops)), float(np.std(drops))))
+    frame = pd.DataFrame(rows, columns=["feature", "importance", "importance_std"])
+    return frame.sort_values("importance", ascending=False, na_position="last").reset_index(
+        drop=True
+    )

@@ -9,6 +9,7 @@ disparity beyond its threshold is an alert.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,8 @@ MIN_GROUP_SHARE = 0.02
 MAX_DIFFERENCE = 0.1
 MIN_RATIO = 0.8
 NUMERIC_BINS = 4
+# Representation: a group below this share of the training rows is flagged.
+MIN_REPRESENTATION = 0.05
 
 
 @dataclass
@@ -30,6 +33,10 @@ class FairnessReport:
     groups: pd.DataFrame
     disparities: pd.DataFrame
     alerts: list[str] = field(default_factory=list)
+    # Each group's rows and share of the training data, flagged when under-represented.
+    representation: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # A post-processed model's trade-off (trialflow.mitigation), when one was asked for.
+    mitigation: Any = None
 
 
 def assess(
@@ -40,21 +47,49 @@ def assess(
     sensitive: list[str],
     task: str,
     classes: list | None,
+    max_difference: float = MAX_DIFFERENCE,
+    min_ratio: float = MIN_RATIO,
+    min_representation: float = MIN_REPRESENTATION,
 ) -> FairnessReport:
     """Fairness of out-of-fold predictions ``oof`` (class probabilities, or values for
     regression) across the groups of each sensitive column of ``X``."""
-    groups, disparities, alerts = [], [], []
+    groups, disparities, alerts, shares = [], [], [], []
     known = ~np.isnan(oof).any(axis=1) if oof.ndim == 2 else ~np.isnan(oof)
     for column in sensitive:
-        labels = group_labels(X[column])[known]
+        every = group_labels(X[column])
+        share = representation(column, every, min_representation)
+        shares.append(share)
+        alerts += [
+            f"{column!r}: group {g!r} is {s:.1%} of the training rows, below "
+            f"{min_representation:.0%}: under-represented"
+            for g, s in zip(share["group"], share["share"], strict=True)
+            if s < min_representation
+        ]
+        labels = every[known]
         table, gaps = _column_report(column, labels, y[known], oof[known], task, classes)
         groups.append(table)
         disparities.append(gaps)
-        alerts += _alerts(column, table, gaps)
+        alerts += _alerts(column, table, gaps, max_difference, min_ratio)
     return FairnessReport(
         pd.concat(groups, ignore_index=True) if groups else pd.DataFrame(),
         pd.DataFrame(disparities),
         alerts,
+        pd.concat(shares, ignore_index=True) if shares else pd.DataFrame(),
+    )
+
+
+def representation(column: str, labels: pd.Series, threshold: float) -> pd.DataFrame:
+    """Each group's rows and share of the training data, and whether it falls below
+    ``threshold``."""
+    counts = labels.value_counts()
+    return pd.DataFrame(
+        {
+            "column": column,
+            "group": counts.index.astype(str),
+            "rows": counts.to_numpy().astype(int),
+            "share": counts.to_numpy() / len(labels),
+            "under_represented": counts.to_numpy() / len(labels) < threshold,
+        }
     )
 
 
@@ -142,7 +177,13 @@ def _disparities(column: str, table: pd.DataFrame, task: str) -> dict:
     return row
 
 
-def _alerts(column: str, table: pd.DataFrame, gaps: dict) -> list[str]:
+def _alerts(
+    column: str,
+    table: pd.DataFrame,
+    gaps: dict,
+    max_difference: float = MAX_DIFFERENCE,
+    min_ratio: float = MIN_RATIO,
+) -> list[str]:
     alerts = []
     small = table[table["too_small"]]
     if len(small):
@@ -151,13 +192,13 @@ def _alerts(column: str, table: pd.DataFrame, gaps: dict) -> list[str]:
         )
         alerts.append(f"{column!r}: group(s) {shown} too small to judge fairly")
     dp = gaps.get("demographic_parity_difference")
-    if dp is not None and dp > MAX_DIFFERENCE:
+    if dp is not None and dp > max_difference:
         alerts.append(f"{column!r}: selection rates differ by {dp:.3f} across groups")
     ratio = gaps.get("demographic_parity_ratio")
-    if ratio is not None and ratio < MIN_RATIO:
-        alerts.append(f"{column!r}: selection-rate ratio {ratio:.2f} is below {MIN_RATIO}")
+    if ratio is not None and ratio < min_ratio:
+        alerts.append(f"{column!r}: selection-rate ratio {ratio:.2f} is below {min_ratio}")
     eo = gaps.get("equalized_odds_difference")
-    if eo is not None and eo > MAX_DIFFERENCE:
+    if eo is not None and eo > max_difference:
         alerts.append(f"{column!r}: true/false positive rates differ by {eo:.3f} (equalized odds)")
     return alerts
 

@@ -11,12 +11,30 @@ from trialflow.featurizers import ColumnPlan, TableFeaturizer
 from trialflow.learners import get_learner
 
 
+class ExplainsRows:
+    """``model.explain(rows)``: each row's largest contributions in raw-column terms."""
+
+    def explain(self, rows, *, top: int = 5, background=None, seed: int = 0):
+        """A frame of ``column_k`` / ``contribution_k`` pairs (largest first) and
+        ``expected_value`` per row; ``.attrs["explained"]`` names what they add up to (see
+        ``trialflow.row_explanations``)."""
+        from trialflow.row_explanations import explain_rows
+
+        frame, explained = explain_rows(self, rows, background=background, top=top, seed=seed)
+        frame.attrs["explained"] = explained
+        return frame
+
+
+class TrialflowPipeline(ExplainsRows, Pipeline):
+    """A scikit-learn Pipeline (featurizer, then learner) that can explain its predictions."""
+
+
 def build_pipeline(
     learner: str, params: dict[str, Any], plan: ColumnPlan, task: str, *, seed: int, n_jobs: int
 ) -> Pipeline:
     """An unfitted pipeline: the table featurizer the learner wants, then the learner."""
     spec = get_learner(learner)
-    return Pipeline(
+    return TrialflowPipeline(
         [
             ("features", TableFeaturizer(plan, categorical_encoding=spec.categorical_encoding)),
             ("model", spec.make(task, params, seed=seed, n_jobs=n_jobs)),

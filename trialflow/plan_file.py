@@ -197,6 +197,8 @@ def plan_for(table, config, exclude: dict[str, str]) -> ColumnPlan:
 
 
 def sensitive_exclusions(config) -> dict[str, str]:
+    if config.sensitive_as_input:
+        return {}
     return {c: "sensitive column: reported on, not used as a model input" for c in config.sensitive}
 
 

@@ -50,6 +50,13 @@ def prewarm(configured: str = "") -> None:
     """Import MLflow and create the store's tables ahead of registration (seconds, once)."""
     mlflow = _use_store(tracking_uri(configured))
     mlflow.MlflowClient().search_experiments(max_results=1)
+    try:
+        # MLflow maps installed packages to modules on its first model save (~1 s here).
+        from mlflow.utils.requirements_utils import _init_packages_to_modules_map
+
+        _init_packages_to_modules_map()
+    except (ImportError, AttributeError):  # a private helper: gone in some MLflow version
+        pass
 
 
 def _experiment_id(mlflow, uri: str) -> str:
@@ -82,9 +89,14 @@ def register_model(
     tags: dict[str, str],
     tables: dict[str, pd.DataFrame],
     documents: dict[str, dict] | None = None,
+    texts: dict[str, str] | None = None,
     trusted_modules: tuple[str, ...] = (),
+    trusted: list[str] | None = None,
 ) -> RegisteredModel:
     """Log the fitted pipeline with its signature, params, metrics and tables; register it.
+
+    ``trusted`` is the pipeline's skops types when the caller has already checked them
+    (``trusted_types``); serialising a large model takes seconds, so it is done once.
 
     The version is created only after every artifact is logged, so a failure part-way
     leaves a failed run but no registered version.
@@ -107,12 +119,18 @@ def register_model(
             mlflow.log_text(table.to_csv(index=False), filename)
         for filename, document in (documents or {}).items():
             mlflow.log_dict(document, filename)
+        for filename, text in (texts or {}).items():
+            mlflow.log_text(text, filename)
         info = mlflow.sklearn.log_model(
             pipeline,
             name="model",
             signature=signature,
             pip_requirements=_requirements(),
-            skops_trusted_types=trusted_types(pipeline, extra_modules=trusted_modules),
+            skops_trusted_types=(
+                trusted
+                if trusted is not None
+                else trusted_types(pipeline, extra_modules=trusted_modules)
+            ),
         )
     version = mlflow.register_model(info.model_uri, name, tags=tags)
     return RegisteredModel(name, str(version.version), run.info.run_id, uri)

@@ -31,6 +31,12 @@ class TrainResult:
     guardrails: list = field(default_factory=list)
     # Per-group metrics and disparities over the sensitive columns (trialflow.fairness).
     fairness: object = None
+    # Importance per engineered feature (single models; None for an ensemble).
+    engineered_importance: pd.DataFrame | None = None
+    # The fairness-mitigated model (trialflow.mitigation.MitigatedModel), when asked for.
+    mitigated: object = None
+    # The run's HTML report.
+    report_path: str = ""
 
     def predict(self, X: pd.DataFrame):
         return self.pipeline.predict(X)

@@ -97,11 +97,14 @@ def run_search(
     pending: dict = {}
     next_id = max((r.trial_id for r in history), default=-1) + 1
     stopped = _stop_reason(history, rules, metric)
+    search_started = time.perf_counter()
 
     def seconds_left() -> float:
         return budget.search_seconds_left(reserved_refit_seconds(history, data.metric))
 
     def finish(result: TrialResult) -> None:
+        if result.finished_seconds is None:
+            result.finished_seconds = round(time.perf_counter() - search_started, 3)
         history.append(result)
         if store is not None:
             store.save(result)

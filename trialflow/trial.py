@@ -88,6 +88,8 @@ class TrialResult:
     data_fingerprint: str = ""
     # Threads the trial's learner was given.
     threads: int = 1
+    # Seconds into the search when the result arrived (the report's progress chart).
+    finished_seconds: float | None = None
 
     @classmethod
     def of(cls, spec: TrialSpec, status: str, **fields) -> TrialResult:

@@ -1,0 +1,340 @@
+"""The run report: one self-contained HTML file per run, charts embedded as PNG data.
+
+Every string that came from the user's data or configuration (column names, category
+values, paths, learner names) passes through ``_text`` or ``_table``, which escape it: a
+column named ``<script>`` shows as text, it does not run.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trialflow import report_plots
+
+# Section ids in page order; the render test checks each is present.
+SECTIONS = (
+    "summary",
+    "config",
+    "data",
+    "features",
+    "leaderboard",
+    "search",
+    "importance",
+    "fairness",
+    "ensemble",
+)
+# Rows shown of long tables (the registered CSVs hold them all).
+MAX_ROWS = 50
+# Per-group metrics charted for each task.
+GROUP_METRICS = {
+    "binary": ["selection_rate", "true_positive_rate", "false_positive_rate", "auc"],
+    "multiclass": ["accuracy"],
+    "regression": ["mean_absolute_error"],
+}
+
+
+@dataclass
+class RunReport:
+    """What the report shows; each frame as the run produced it."""
+
+    model_name: str
+    task: str
+    task_reason: str
+    metric: str
+    greater_is_better: bool
+    source: str
+    rows: int
+    columns: int
+    fingerprint: str
+    config: dict[str, Any]
+    timings: dict[str, float]
+    profile: dict[str, Any]
+    guardrails: pd.DataFrame
+    features: pd.DataFrame
+    leaderboard: pd.DataFrame
+    # One row per trial: learner, score, seconds (into the search) when it finished.
+    trials: pd.DataFrame
+    importance: pd.DataFrame
+    importance_method: str
+    engineered_importance: pd.DataFrame | None = None
+    fairness: Any = None  # a trialflow.fairness.FairnessReport
+    excluded_sensitive: list[str] = field(default_factory=list)
+    # member, learner, weight, score; None when a single model won.
+    ensemble: pd.DataFrame | None = None
+    created: str = field(default_factory=lambda: f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+
+
+def render(report: RunReport) -> str:
+    """The whole report as one HTML document."""
+    body = "\n".join(
+        [
+            _summary(report),
+            _config(report),
+            _data(report),
+            _features(report),
+            _leaderboard(report),
+            _search(report),
+            _importance(report),
+            _fairness(report),
+            _ensemble(report),
+        ]
+    )
+    title = _text(f"trialflow report: {report.model_name}")
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{title}</title><style>{_STYLE}</style></head>"
+        f"<body><h1>{title}</h1>{_contents()}{body}</body></html>\n"
+    )
+
+
+def _summary(r: RunReport) -> str:
+    best = r.leaderboard.iloc[0] if len(r.leaderboard) else None
+    facts = {
+        "model": r.model_name,
+        "task": f"{r.task} ({r.task_reason})" if r.task_reason else r.task,
+        "metric": r.metric + ("" if r.greater_is_better else " (lower is better)"),
+        "data": f"{r.source}: {r.rows:,} rows, {r.columns:,} input columns",
+        "data fingerprint": r.fingerprint,
+        "trials": f"{int((r.trials['score'].notna()).sum())} finished of {len(r.trials)}",
+        "chosen model": ""
+        if best is None
+        else f"{best['learner']} (CV {r.metric} {float(best[r.metric]):.4f})",
+        "created": r.created,
+    }
+    timings = ", ".join(f"{k} {v:.1f} s" for k, v in r.timings.items())
+    return _section(
+        "summary",
+        "Run summary",
+        _facts(facts) + f"<p class='note'>Seconds per stage: {_text(timings)}</p>",
+    )
+
+
+def _config(r: RunReport) -> str:
+    shown = {
+        k: json.dumps(v, default=str) if isinstance(v, list | dict) else v
+        for k, v in r.config.items()
+    }
+    return _section("config", "Configuration", _facts(shown))
+
+
+def _data(r: RunReport) -> str:
+    profile = {k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in r.profile.items()}
+    parts = [
+        "<h3>Guardrails</h3>",
+        _table(r.guardrails, status_column="status"),
+        "<h3>Data profile</h3><p class='note'>The meta-features the recommender starts from.</p>",
+        _facts(profile),
+    ]
+    return _section("data", "Data and guardrails", "".join(parts))
+
+
+def _features(r: RunReport) -> str:
+    note = (
+        f"<p>{len(r.features):,} model inputs made from the raw columns; each row says which "
+        "columns it came from and which featurizer made it.</p>"
+    )
+    if r.excluded_sensitive:
+        note += (
+            "<p>Sensitive column(s) "
+            + ", ".join(f"<code>{_text(c)}</code>" for c in r.excluded_sensitive)
+            + " were reported on for fairness and <strong>not used as model inputs</strong>.</p>"
+        )
+    return _section("features", "Featurization plan", note + _table(r.features))
+
+
+def _leaderboard(r: RunReport) -> str:
+    shown = r.leaderboard.drop(columns=["config", "data_fingerprint", "error"], errors="ignore")
+    return _section(
+        "leaderboard",
+        "Leaderboard",
+        f"<p>Trials ranked by cross-validated {_text(r.metric)}.</p>" + _table(shown),
+    )
+
+
+def _search(r: RunReport) -> str:
+    chart = report_plots.search_progress(r.trials, r.metric, r.greater_is_better)
+    return _section(
+        "search",
+        "Search progress",
+        _image(chart, f"best cross-validated {r.metric} against seconds into the search"),
+    )
+
+
+def _importance(r: RunReport) -> str:
+    parts = [
+        f"<p>{_text(r.importance_method)}</p>",
+        "<h3>Raw input columns</h3>",
+        _image(
+            report_plots.importance_bars(r.importance, "column", "importance", "importance"),
+            "importance of the raw input columns",
+        ),
+    ]
+    if r.engineered_importance is not None and len(r.engineered_importance):
+        parts += [
+            "<h3>Engineered features</h3>",
+            _image(
+                report_plots.importance_bars(
+                    r.engineered_importance, "feature", "importance", "importance"
+                ),
+                "importance of the engineered features",
+            ),
+        ]
+    else:
+        parts.append(
+            "<p class='note'>Engineered-feature importance is shown for single models; an "
+            "ensemble's members each engineer their own features, so it is explained by its "
+            "raw columns.</p>"
+        )
+    parts.append("<h3>Table</h3>" + _table(r.importance))
+    return _section("importance", "Feature importance", "".join(parts))
+
+
+def _fairness(r: RunReport) -> str:
+    f = r.fairness
+    if f is None:
+        return _section(
+            "fairness",
+            "Fairness",
+            "<p>No sensitive columns were given (<code>--sensitive COLUMN</code>), so no "
+            "fairness figures were computed.</p>",
+        )
+    parts = [
+        "<p>Measured on out-of-fold predictions: each row predicted by a model that did not "
+        "see it. Groups too small to judge are flagged, not hidden.</p>"
+    ]
+    alerts = list(f.alerts)
+    if alerts:
+        parts.append(
+            "<ul class='alerts'>" + "".join(f"<li>{_text(a)}</li>" for a in alerts) + "</ul>"
+        )
+    else:
+        parts.append("<p>No disparity beyond its threshold.</p>")
+    representation = getattr(f, "representation", None)
+    if representation is not None and len(representation):
+        parts += ["<h3>Representation in the training data</h3>", _table(representation)]
+    parts += ["<h3>Disparities</h3>", _table(f.disparities)]
+    metrics = GROUP_METRICS[r.task]
+    for column in dict.fromkeys(f.groups["column"]) if len(f.groups) else []:
+        parts += [
+            f"<h3>Groups of <code>{_text(column)}</code></h3>",
+            _image(
+                report_plots.group_metrics(f.groups, column, metrics),
+                f"per-group metrics for {column}",
+            ),
+            _table(f.groups[f.groups["column"] == column]),
+        ]
+    mitigation = getattr(f, "mitigation", None)
+    if mitigation is not None:
+        parts += _mitigation(mitigation)
+    return _section("fairness", "Fairness", "".join(parts))
+
+
+def _mitigation(m) -> list[str]:
+    disparity = (
+        "demographic_parity_difference"
+        if m.constraint == "demographic_parity"
+        else "equalized_odds_difference"
+    )
+    return [
+        f"<h3>Mitigation: {_text(m.constraint.replace('_', ' '))} on "
+        f"<code>{_text(m.column)}</code></h3>",
+        "<p>fairlearn's ThresholdOptimizer post-processes the final model with a threshold per "
+        "group; the figures are cross-fitted on out-of-fold scores (thresholds learned on "
+        f"the other folds). Registered: <strong>{_text(m.registered)}</strong> model.</p>",
+        _image(report_plots.tradeoff(m.tradeoff, disparity), "accuracy against disparity"),
+        _table(m.tradeoff.reset_index(names="model")),
+    ]
+
+
+def _ensemble(r: RunReport) -> str:
+    if r.ensemble is None or not len(r.ensemble):
+        return _section(
+            "ensemble",
+            "Ensemble",
+            "<p>No blend beat the best single model out of fold; the single model was chosen.</p>",
+        )
+    return _section(
+        "ensemble",
+        "Ensemble",
+        "<p>Greedy ensemble selection with replacement over out-of-fold predictions; weights "
+        "are how often each member was picked.</p>"
+        + _image(report_plots.weights(r.ensemble), "ensemble members and weights")
+        + _table(r.ensemble),
+    )
+
+
+# --- HTML pieces: the only places text enters the page, each escaping it ---
+
+
+def _text(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _section(anchor: str, title: str, content: str) -> str:
+    return f"<section id='{anchor}'><h2>{_text(title)}</h2>{content}</section>"
+
+
+def _contents() -> str:
+    links = "".join(f"<a href='#{s}'>{s}</a>" for s in SECTIONS)
+    return f"<nav>{links}</nav>"
+
+
+def _facts(facts: dict[str, Any]) -> str:
+    rows = "".join(f"<tr><th>{_text(k)}</th><td>{_text(v)}</td></tr>" for k, v in facts.items())
+    return f"<table class='facts'>{rows}</table>"
+
+
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, float | np.floating):
+        return f"{value:.4g}"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _table(frame: pd.DataFrame, *, status_column: str | None = None) -> str:
+    if frame is None or not len(frame):
+        return "<p class='note'>(none)</p>"
+    shown = frame.head(MAX_ROWS)
+    head = "".join(f"<th>{_text(c)}</th>" for c in shown.columns)
+    body = []
+    for _, row in shown.iterrows():
+        css = f" class='{_text(row[status_column])}'" if status_column else ""
+        cells = "".join(f"<td>{_text(_cell(v))}</td>" for v in row.tolist())
+        body.append(f"<tr{css}>{cells}</tr>")
+    more = (
+        f"<p class='note'>First {MAX_ROWS} of {len(frame):,} rows.</p>"
+        if len(frame) > MAX_ROWS
+        else ""
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
+
+
+def _image(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f"<img alt='{_text(alt)}' src='data:image/png;base64,{data}'>"
+
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}
+nav a{margin-right:.8rem}
+section{border-top:1px solid #ddd;margin-top:1.5rem}
+table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0;display:block;overflow-x:auto}
+th,td{border:1px solid #ddd;padding:.2rem .5rem;text-align:left;vertical-align:top}
+table.facts th{background:#f5f5f5}
+tr.alert td{background:#fff3cd}
+tr.done td{background:#e8f4ea}
+.note{color:#666;font-size:.85rem}
+ul.alerts li{color:#8a4b00}
+img{max-width:100%}
+"""
