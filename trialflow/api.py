@@ -102,9 +102,11 @@ def _prewarm(config: TrainConfig) -> None:
     try:
         checks._gx_context()
         registry.prewarm(config.mlflow_tracking_uri)
+        # Registration checks the model with skops (import ~1.5 s warm, far more cold).
         # The report draws its charts at the end of the run; the import is ~1 s.
         import matplotlib.backends.backend_agg  # noqa: F401
         import matplotlib.figure  # noqa: F401
+        import skops.io  # noqa: F401
     except Exception as exc:  # only a head start: the steps themselves report real failures
         logging.getLogger(__name__).debug("Prewarming Great Expectations/MLflow failed: %s", exc)
 
