@@ -47,7 +47,7 @@ def permutation_importance(
 
     started = time.time()
     base = loss(X)
-    if deadline is not None:
+    if deadline is not None and np.isfinite(deadline):
         # Fewer rows rather than columns left blank: one scoring of the sample timed, the
         # sample shrinks (not below MIN_ROWS) until every column's shuffles fit the time.
         per_row = (time.time() - started) / max(len(X), 1)
