@@ -18,6 +18,7 @@ KUBERNETES = INFRA / "kubernetes"
 NAMESPACE = "trialflow"
 POOL = "trialflow-process"
 SCHEDULER = "tcp://dask-scheduler:8786"
+MLFLOW = "http://mlflow:5000"
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job"}
 
 
@@ -176,6 +177,22 @@ def test_compose_servers_use_postgres_and_the_worker_the_server(compose):
     assert worker["environment"]["PREFECT_API_URL"] == "http://prefect-server:4200/api"
     assert flag_value(argv(worker), "--pool") == deployment_pool()
     assert flag_value(argv(worker), "--type") == "process"
+
+
+def test_compose_prefect_worker_points_runs_at_the_servers(compose):
+    """Flow runs inherit the worker's environment; trialflow reads both variables."""
+    env = compose["services"]["prefect-worker"]["environment"]
+    assert_server_variables(env)
+    assert flag_value(argv(compose["services"]["dask-scheduler"]), "--port") == "8786"
+    assert flag_value(argv(compose["services"]["mlflow"]), "--port") == "5000"
+
+
+def assert_server_variables(env: dict) -> None:
+    assert env["DASK_SCHEDULER_ADDRESS"] == SCHEDULER
+    assert env["TRIALFLOW_MLFLOW_URI"] == MLFLOW
+    # The names trialflow reads: TrainConfig.dask_address and registry.tracking_uri.
+    assert "DASK_SCHEDULER_ADDRESS" in (ROOT / "trialflow" / "config.py").read_text()
+    assert "TRIALFLOW_MLFLOW_URI" in (ROOT / "trialflow" / "registry.py").read_text()
 
 
 def deployment_pool() -> str:
@@ -361,6 +378,24 @@ def test_kubernetes_initdb_matches_compose(manifests):
     assert config_map["data"]["10-mlflow.sql"] == sql
 
 
+def test_kubernetes_worker_variables_name_the_services(manifests):
+    """The prefect-worker's DASK_SCHEDULER_ADDRESS and TRIALFLOW_MLFLOW_URI name Services of
+    the namespace, on ports those Services expose."""
+    (worker,) = workloads(manifests)["prefect-worker"]["spec"]["template"]["spec"]["containers"]
+    env = {v["name"]: v.get("value") for v in worker["env"]}
+    services = {
+        doc["metadata"]["name"]: {port["port"] for port in doc["spec"]["ports"]}
+        for _, doc in manifests
+        if doc["kind"] == "Service"
+    }
+    for variable, scheme, service, port in (
+        ("DASK_SCHEDULER_ADDRESS", "tcp", "dask-scheduler", 8786),
+        ("TRIALFLOW_MLFLOW_URI", "http", "mlflow", 5000),
+    ):
+        assert env[variable] == f"{scheme}://{service}:{port}", variable
+        assert port in services[service], (variable, services[service])
+
+
 def test_kubernetes_workers(manifests):
     found = workloads(manifests)
     cpu = found["dask-worker-cpu"]
@@ -389,6 +424,7 @@ def test_kubernetes_prefect_and_mlflow(manifests):
     assert flag_value(argv(worker), "--pool") == deployment_pool()
     env = {v["name"]: v.get("value") for v in worker["env"]}
     assert env["PREFECT_API_URL"] == "http://prefect-server:4200/api"
+    assert_server_variables(env)
     (mlflow,) = found["mlflow"]["spec"]["template"]["spec"]["containers"]
     env = {v["name"]: v.get("value") for v in mlflow["env"]}
     assert "mlflow:5000" in env["MLFLOW_SERVER_ALLOWED_HOSTS"].split(",")

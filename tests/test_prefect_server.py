@@ -53,6 +53,8 @@ def wait_for(url: str, run_id: str, timeout: float = 240) -> dict:
 def test_ui_triggered_run_of_a_deployment_registers_a_model(tmp_path):
     env = {**os.environ, "TRIALFLOW_HOME": str(tmp_path), "PREFECT_HOME": str(tmp_path / "prefect")}
     env.pop("PREFECT_API_URL", None)
+    # MLflow exports the last store a process used; trialflow must not follow it.
+    env["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp_path / 'decoy.db'}"
     started = cli("server", "start", "--port", "0", env=env)
     try:
         assert started.returncode == 0, started.stderr

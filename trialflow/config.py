@@ -185,7 +185,7 @@ class TrainConfig(BaseModel):
     mlflow_tracking_uri: str = Field(
         default="",
         description=(
-            "MLflow tracking URI (empty = $MLFLOW_TRACKING_URI, else a SQLite file under the "
+            "MLflow tracking URI (empty = $TRIALFLOW_MLFLOW_URI, else a SQLite file under the "
             "project home)."
         ),
     )
@@ -209,6 +209,12 @@ class TrainConfig(BaseModel):
                 f"The 'strategy' parameter must be one of {sorted(STRATEGIES)}; got {value!r}."
             )
         return value
+
+    @field_validator("dask_address")
+    @classmethod
+    def _dask_from_environment(cls, value: str) -> str:
+        # Empty, given or not, means the environment's scheduler, else a local cluster.
+        return value or os.environ.get("DASK_SCHEDULER_ADDRESS", "")
 
     @field_validator("target")
     @classmethod

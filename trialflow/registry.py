@@ -36,9 +36,15 @@ class RegisteredModel:
         return f"models:/{self.name}/{self.version}"
 
 
+# Where a worker's environment points every run's registry. Not MLFLOW_TRACKING_URI: MLflow
+# sets that itself whenever any code in the process picks a store, so it would carry one
+# run's store into the next.
+MLFLOW_URI_VARIABLE = "TRIALFLOW_MLFLOW_URI"
+
+
 def tracking_uri(configured: str = "") -> str:
-    """The configured URI, else MLflow's own MLFLOW_TRACKING_URI, else the home's SQLite."""
-    return configured or os.environ.get("MLFLOW_TRACKING_URI") or default_mlflow_uri()
+    """The configured URI, else $TRIALFLOW_MLFLOW_URI, else the home's SQLite file."""
+    return configured or os.environ.get(MLFLOW_URI_VARIABLE) or default_mlflow_uri()
 
 
 def _use_store(uri: str):
