@@ -57,21 +57,7 @@ def permutation_importance(
             keep = np.sort(rng.choice(len(X), size=size, replace=False))
             X, y = X.iloc[keep].reset_index(drop=True), y[keep]
             base = loss(X)
-    rows = []
-    for column in columns:
-        if deadline is not None and time.time() > deadline:
-            rows.append((column, np.nan, np.nan))
-            continue
-        drops = []
-        for _ in range(n_repeats):
-            shuffled = X.copy()
-            shuffled[column] = rng.permutation(shuffled[column].to_numpy())
-            drops.append(loss(shuffled) - base)
-        rows.append((column, float(np.mean(drops)), float(np.std(drops))))
-    frame = pd.DataFrame(rows, columns=["column", "importance", "importance_std"])
-    return frame.sort_values("importance", ascending=False, na_position="last").reset_index(
-        drop=True
-    )
+    return _shuffled_losses(X, columns, loss, base, rng, n_repeats, deadline, name="column")
 
 
 def engineered_permutation_importance(
@@ -100,19 +86,26 @@ def engineered_permutation_importance(
         prediction = aligned_proba(model, frame, classes) if m.needs_proba else model.predict(frame)
         return m.loss(m.score(y, prediction, classes))
 
+    columns = list(features.columns)
     base = loss(features)
+    return _shuffled_losses(features, columns, loss, base, rng, n_repeats, deadline, name="feature")
+
+
+def _shuffled_losses(frame, columns, loss, base, rng, n_repeats, deadline, *, name: str):
+    """Per column, the mean and spread of the loss increase over ``n_repeats`` shuffles of
+    that column alone; columns not reached by ``deadline`` get no value."""
     rows = []
-    for feature in features.columns:
+    for column in columns:
         if deadline is not None and time.time() > deadline:
-            rows.append((feature, np.nan, np.nan))
+            rows.append((column, np.nan, np.nan))
             continue
         drops = []
         for _ in range(n_repeats):
-            shuffled = features.copy()
-            shuffled[feature] = rng.permutation(shuffled[feature].to_numpy())
+            shuffled = frame.copy()
+            shuffled[column] = rng.permutation(shuffled[column].to_numpy())
             drops.append(loss(shuffled) - base)
-        rows.append((feature, float(np.mean(drops)), float(np.std(drops))))
-    frame = pd.DataFrame(rows, columns=["feature", "importance", "importance_std"])
-    return frame.sort_values("importance", ascending=False, na_position="last").reset_index(
+        rows.append((column, float(np.mean(drops)), float(np.std(drops))))
+    ranked = pd.DataFrame(rows, columns=[name, "importance", "importance_std"])
+    return ranked.sort_values("importance", ascending=False, na_position="last").reset_index(
         drop=True
     )
