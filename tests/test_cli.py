@@ -17,7 +17,9 @@ def registered_names() -> set[str]:
 
     from trialflow.registry import tracking_uri
 
-    return {m.name for m in mlflow.MlflowClient(tracking_uri()).search_registered_models()}
+    # The registry too: MLflow's default registry is whichever store the process used last.
+    client = mlflow.MlflowClient(tracking_uri(), registry_uri=tracking_uri())
+    return {m.name for m in client.search_registered_models()}
 
 
 def test_help_documents_every_option(capsys):
