@@ -92,7 +92,7 @@ def mitigate_model(
     from trialflow.mitigation import mitigate
 
     progress.emit("stage", name="mitigate")
-    scores = _positive_scores(blended_oof(members, weights), table)
+    scores = _positive_scores(blended_oof(members, weights))
     known = ~np.isnan(scores)
     return mitigate(
         pipeline,
@@ -109,7 +109,7 @@ def blended_oof(members: list[TrialResult], weights: list[float]) -> np.ndarray:
     return sum(w * np.asarray(m.oof) for m, w in zip(members, weights, strict=True))
 
 
-def _positive_scores(oof: np.ndarray, table: TrainingTable) -> np.ndarray:
+def _positive_scores(oof: np.ndarray) -> np.ndarray:
     return oof[:, 1] if oof.ndim == 2 else oof
 
 
@@ -117,7 +117,7 @@ def _tradeoff(table: TrainingTable, oof: np.ndarray, config: TrainConfig) -> Mit
     from trialflow.mitigation import group_bins, groups_of, tradeoff
 
     column = config.sensitive[0]
-    scores = _positive_scores(oof, table)
+    scores = _positive_scores(oof)
     known = ~np.isnan(scores)
     values = table.X[column][known]
     groups = groups_of(values, group_bins(values))

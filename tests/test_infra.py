@@ -89,19 +89,23 @@ def test_yaml_parses(path):
     assert all(isinstance(doc, dict) for doc in docs)
 
 
+# Every role the stack runs, in compose and in Kubernetes alike.
+ROLES = {
+    "postgres",
+    "prefect-server",
+    "prefect-worker",
+    "mlflow",
+    "dask-scheduler",
+    "dask-worker-cpu",
+    "dask-worker-gpu",
+}
+
+
 # --- compose ---------------------------------------------------------------------------
 
 
 def test_compose_has_every_role(compose):
-    assert set(compose["services"]) == {
-        "postgres",
-        "prefect-server",
-        "prefect-worker",
-        "mlflow",
-        "dask-scheduler",
-        "dask-worker-cpu",
-        "dask-worker-gpu",
-    }
+    assert set(compose["services"]) == ROLES
 
 
 def test_compose_dependencies_exist(compose):
@@ -300,15 +304,7 @@ def pinned(image: str) -> bool:
 
 def test_kubernetes_containers_have_pinned_images_and_commands(manifests):
     found = workloads(manifests)
-    assert set(found) == {
-        "postgres",
-        "prefect-server",
-        "prefect-worker",
-        "mlflow",
-        "dask-scheduler",
-        "dask-worker-cpu",
-        "dask-worker-gpu",
-    }
+    assert set(found) == ROLES
     for name, workload in found.items():
         template = workload["spec"]["template"]
         assert workload["spec"]["selector"]["matchLabels"].items() <= (

@@ -86,15 +86,21 @@ def _check_header(source: str, target: str) -> None:
 def start_services(config: TrainConfig) -> None:
     """Start what the run will need, in the background: Prefect's API, the local Dask
     cluster, the MLflow store and Great Expectations' import."""
+    _start_prefect()
+    from trialflow import cluster
+
+    if not config.dask_address:
+        cluster.prestart_local_cluster(config.local_workers())
+    threading.Thread(target=_prewarm, args=(config,), name="trialflow-prewarm", daemon=True).start()
+
+
+def _start_prefect() -> None:
     configure_environment()
-    from trialflow import cluster, prefect_api, prefect_server
+    from trialflow import prefect_api, prefect_server
 
     # A server started with `trialflow server start` saves the ephemeral API's start-up.
     prefect_server.adopt_running()
     prefect_api.start_in_background()
-    if not config.dask_address:
-        cluster.prestart_local_cluster(config.local_workers())
-    threading.Thread(target=_prewarm, args=(config,), name="trialflow-prewarm", daemon=True).start()
 
 
 def _prewarm(config: TrainConfig) -> None:
@@ -206,13 +212,11 @@ def score_file(
     """Batch scoring as the `score-batch` flow runs it: chunk by chunk at constant memory,
     validated with the model's suite, every output row tagged with the model version, the
     outputs renamed into place only when all chunks are done."""
-    configure_environment()
-    from trialflow import prefect_api, prefect_server
+    _start_prefect()
+    from trialflow import prefect_api
     from trialflow.batch_scoring import CHUNK_ROWS
     from trialflow.flows.score_batch import score_batch
 
-    prefect_server.adopt_running()
-    prefect_api.start_in_background()
     prefect_api.wait_until_ready()
     return score_batch(
         model=ref,

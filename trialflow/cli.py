@@ -64,23 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         "passed, in input order: `row` (input row number), `prediction`, plus `proba_<class>` "
         "per class. Rows that fail go to OUT's .quarantine file with the reason.",
     )
-    predict.add_argument("model", metavar="MODEL", help="NAME, NAME/VERSION or NAME@ALIAS")
-    predict.add_argument("data", metavar="DATA", help="a .csv or .parquet file to score")
-    predict.add_argument(
-        "--output", "-o", required=True, metavar="OUT", help="output file (.csv or .parquet)"
-    )
-    predict.add_argument(
-        "--strict",
-        action="store_true",
-        help="fail the whole batch if any row fails the model's checks (default: quarantine "
-        "those rows into OUT's .quarantine file and score the rest)",
-    )
-    predict.add_argument(
-        "--impute-missing",
-        action="store_true",
-        help="score even if input columns are missing, imputing them as in training",
-    )
-    predict.add_argument("--mlflow-uri", default="", help=_field_help("mlflow_tracking_uri"))
+    _add_scoring_arguments(predict)
     _add_common(predict)
     predict.set_defaults(command="predict", run=_run_predict)
 
@@ -121,17 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
         "are renamed into place only when every chunk is done. Runs as the Prefect flow "
         "`score-batch`.",
     )
-    score_batch.add_argument("model", metavar="MODEL", help="NAME, NAME/VERSION or NAME@ALIAS")
-    score_batch.add_argument("data", metavar="DATA", help="a .csv or .parquet file to score")
-    score_batch.add_argument(
-        "--output", "-o", required=True, metavar="OUT", help=".csv or .parquet"
-    )
+    _add_scoring_arguments(score_batch)
     score_batch.add_argument(
         "--chunk-rows", type=int, default=None, help="rows per chunk (default 100000)"
     )
-    score_batch.add_argument("--strict", action="store_true", help="as for predict")
-    score_batch.add_argument("--impute-missing", action="store_true", help="as for predict")
-    score_batch.add_argument("--mlflow-uri", default="", help=_field_help("mlflow_tracking_uri"))
     _add_common(score_batch)
     score_batch.set_defaults(command="score-batch", run=_run_score_batch)
 
@@ -238,6 +215,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(deploy)
     deploy.set_defaults(command="deploy", run=_run_deploy)
     return parser
+
+
+def _add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
+    """MODEL, DATA, --output and the validation options `predict` and `score-batch` share."""
+    parser.add_argument("model", metavar="MODEL", help="NAME, NAME/VERSION or NAME@ALIAS")
+    parser.add_argument("data", metavar="DATA", help="a .csv or .parquet file to score")
+    parser.add_argument(
+        "--output", "-o", required=True, metavar="OUT", help="output file (.csv or .parquet)"
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail the whole batch if any row fails the model's checks (default: quarantine "
+        "those rows into OUT's .quarantine file and score the rest)",
+    )
+    parser.add_argument(
+        "--impute-missing",
+        action="store_true",
+        help="score even if input columns are missing, imputing them as in training",
+    )
+    parser.add_argument("--mlflow-uri", default="", help=_field_help("mlflow_tracking_uri"))
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
