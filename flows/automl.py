@@ -10,6 +10,7 @@ import pandas as pd
 from prefect import flow
 from prefect.runtime import flow_run
 
+from trialflow import progress
 from trialflow.budget import Budget
 from trialflow.cluster import dask_cluster
 from trialflow.config import TrainConfig
@@ -47,13 +48,16 @@ def automl(
         # A deterministic run counts trials; a clock would make its result depend on speed.
         budget = Budget(float("inf"))
 
+    # A re-run with the same data and config resumes these from their checkpoints.
+    fresh = {"refresh_cache": config.fresh}
     with _timed(timings, "load"):
-        table = load_and_check(config, frame)
-        plan = plan_features(table, config)
+        table = load_and_check.with_options(**fresh)(config, frame)
+        progress.emit("task", task=table.task, reason=table.task_reason, rows=len(table.X))
+        plan = plan_features.with_options(**fresh)(table, config)
         learners = select_learners(table.task, config.learners)
     metric = config.resolved_metric(table.task)
     with _timed(timings, "guardrails"):
-        validation = check_guardrails(table, plan, config, metric)
+        validation = check_guardrails.with_options(**fresh)(table, plan, config, metric)
 
     with (
         _timed(timings, "search"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from prefect import get_run_logger
 
 from trialflow import progress
+from trialflow.checkpoints import config_digest, step_key
 from trialflow.config import TrainConfig
 from trialflow.featurizers import ColumnPlan
 from trialflow.loading import TrainingTable
@@ -12,7 +13,13 @@ from trialflow.plan_file import plan_for, sensitive_exclusions
 from trialflow.tasks.step import step
 
 
-@step("featurize")
+def checkpoint_key(parameters: dict) -> str:
+    return step_key(
+        "featurize", parameters["table"].fingerprint, config_digest(parameters["config"])
+    )
+
+
+@step("featurize", checkpoint=checkpoint_key)
 def plan_features(table: TrainingTable, config: TrainConfig) -> ColumnPlan:
     progress.emit("stage", name="featurize")
     plan = plan_for(table, config, sensitive_exclusions(config))

@@ -9,6 +9,7 @@ from prefect import get_run_logger
 from prefect.artifacts import create_table_artifact
 
 from trialflow import progress
+from trialflow.checkpoints import config_digest, step_key
 from trialflow.config import TrainConfig
 from trialflow.expectation_suite import learn_suite
 from trialflow.featurizers import ColumnPlan
@@ -27,7 +28,13 @@ class Validation:
     profile: dict
 
 
-@step("guardrails")
+def checkpoint_key(parameters: dict) -> str:
+    # The plan is a function of the table and the config, so they key it too.
+    table, config = parameters["table"], parameters["config"]
+    return step_key("guardrails", table.fingerprint, config_digest(config), parameters["metric"])
+
+
+@step("guardrails", checkpoint=checkpoint_key)
 def check_guardrails(
     table: TrainingTable, plan: ColumnPlan, config: TrainConfig, metric: str
 ) -> Validation:

@@ -6,12 +6,19 @@ import pandas as pd
 from prefect import get_run_logger
 
 from trialflow import progress
+from trialflow.checkpoints import config_digest, source_digest, step_key
 from trialflow.config import TrainConfig
 from trialflow.loading import TrainingTable, load_training_table
 from trialflow.tasks.step import step
 
 
-@step("load-and-check")
+def checkpoint_key(parameters: dict) -> str:
+    config = parameters["config"]
+    data = source_digest(config.data, parameters.get("frame"))
+    return step_key("load", data, config_digest(config))
+
+
+@step("load-and-check", checkpoint=checkpoint_key)
 def load_and_check(config: TrainConfig, frame: pd.DataFrame | None = None) -> TrainingTable:
     progress.emit("stage", name="load & check")
     table = load_training_table(
@@ -30,5 +37,4 @@ def load_and_check(config: TrainConfig, frame: pd.DataFrame | None = None) -> Tr
     )
     if table.n_unlabelled:
         logger.warning("Left out %d rows with no value in %r.", table.n_unlabelled, table.target)
-    progress.emit("task", task=table.task, reason=table.task_reason, rows=len(table.X))
     return table

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
 from prefect import get_run_logger
@@ -9,6 +10,7 @@ from prefect.runtime import flow_run
 
 from trialflow import progress
 from trialflow.budget import Budget
+from trialflow.checkpoints import claimed_search_directory, config_digest, step_key
 from trialflow.config import TrainConfig
 from trialflow.featurizers import ColumnPlan
 from trialflow.folds import validation_scheme
@@ -17,6 +19,7 @@ from trialflow.loading import TrainingTable
 from trialflow.search import best_trial, search_trials
 from trialflow.tasks.step import step
 from trialflow.trial import TrialResult
+from trialflow.trial_store import TrialStore
 
 
 @step("search", retries=1)
@@ -62,22 +65,36 @@ def search(
             status=result.status,
         )
 
-    # Trial records live under the flow run, so a retry of this task (same flow run)
-    # reuses the trials its earlier attempt finished.
-    run_id = flow_run.get_id()
-    store_directory = run_directory(str(run_id)) / "trials" if run_id else None
-    if store_directory is not None and store_directory.is_dir():
-        recorded = len(list(store_directory.glob("trial-*.json")))
-        logger.info("Reusing %d trials recorded by an earlier attempt of this task.", recorded)
-    return search_trials(
-        table,
-        plan,
-        learners,
-        config,
-        metric=metric,
-        scheduler_address=scheduler_address,
-        budget=Budget(deadline),
-        on_result=report,
-        store_directory=str(store_directory) if store_directory else None,
-        profile=profile,
-    )
+    # Trial records are keyed on the data and the config, so a retry of this task, or a
+    # re-run of a killed flow run, carries on from the trials already finished.
+    key = step_key("search", table.fingerprint, config_digest(config), metric)
+    run_id = str(flow_run.get_id() or uuid.uuid4().hex)
+    private = run_directory(run_id) / "trials"
+    with claimed_search_directory(
+        key, run_id=run_id, private=private, fresh=config.fresh
+    ) as directory:
+        if not directory.shared:
+            logger.info("Another run is searching the same data and config; searching apart.")
+        if directory.finished:
+            trials = TrialStore(directory.path, data_fingerprint=table.fingerprint).load()
+            logger.info("Reusing the %d trials this flow run's search finished.", len(trials))
+            progress.emit("resumed", trials=len(trials), finished=True)
+            return trials
+        recorded = len(list(directory.path.glob("trial-*.json")))
+        if recorded:
+            logger.info("Resuming from %d trials an earlier run recorded.", recorded)
+            progress.emit("resumed", trials=recorded, finished=False)
+        trials = search_trials(
+            table,
+            plan,
+            learners,
+            config,
+            metric=metric,
+            scheduler_address=scheduler_address,
+            budget=Budget(deadline),
+            on_result=report,
+            store_directory=str(directory.path),
+            profile=profile,
+        )
+        directory.mark_finished(run_id, len(trials))
+        return trials

@@ -2,23 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from trialflow.retry import retry_transient
 
 
-def step(name: str, *, retries: int = 2):
+def step(name: str, *, retries: int = 2, checkpoint: Callable[[dict], str] | None = None):
     """A Prefect task that retries transient failures (network, lost workers) only.
 
-    Results stay in memory: the inputs are DataFrames and fitted models, which are neither
-    worth hashing for a cache key nor safe to persist outside the project's stores.
+    With ``checkpoint`` (the task's parameters -> a cache key from `trialflow.checkpoints`),
+    Prefect persists the result under the project home and a later run with the same key
+    resumes from it instead of running the step again. Other steps keep their results in
+    memory: their inputs are fitted models and trial histories that the run recomputes or
+    that the search's own trial records resume from.
     """
+    if checkpoint is None:
+        return task(
+            name=name,
+            retries=retries,
+            retry_delay_seconds=2,
+            retry_condition_fn=retry_transient,
+            cache_policy=NO_CACHE,
+            persist_result=False,
+        )
+    from trialflow.checkpoints import CHECKPOINT_EXPIRATION
+
     return task(
         name=name,
         retries=retries,
         retry_delay_seconds=2,
         retry_condition_fn=retry_transient,
-        cache_policy=NO_CACHE,
-        persist_result=False,
+        cache_key_fn=lambda _context, parameters: checkpoint(parameters),
+        cache_expiration=CHECKPOINT_EXPIRATION,
+        persist_result=True,
+        # The project's own store under the project home: only ever read back by trialflow.
+        result_serializer="pickle",
     )

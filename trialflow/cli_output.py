@@ -64,6 +64,8 @@ class TrainProgress:
             self._trials = f"trials {payload['done']}{limit}"
             if payload["best"] is not None:
                 self._best = f"best {payload['metric']} {payload['best']:.4f}"
+        elif event == "resumed":
+            self._trials = _resumed_text(payload)
         self._refresh()
 
     def _print_event(self, event: str, payload: dict) -> None:
@@ -72,6 +74,8 @@ class TrainProgress:
             stderr.print(f"[{payload['name']}]", highlight=False)
         elif event == "task":
             stderr.print(f"task: {payload['task']} ({payload['reason']})", highlight=False)
+        elif event == "resumed":
+            stderr.print(_resumed_text(payload), highlight=False)
 
     def _refresh(self) -> None:
         elapsed = min(time.time() - self._started, self.config.time_budget)
@@ -81,6 +85,12 @@ class TrainProgress:
     def _tick(self) -> None:
         while not self._stop.wait(0.25):
             self._refresh()
+
+
+def _resumed_text(payload: dict) -> str:
+    if payload["finished"]:
+        return f"reused the {payload['trials']} trials this flow run's search finished"
+    return f"resumed {payload['trials']} trials an interrupted run of this data and config left"
 
 
 def print_train_result(result, *, wall_seconds: float, top: int = 15) -> None:

@@ -165,6 +165,13 @@ class TrainConfig(BaseModel):
             "same leaderboard and predictions."
         ),
     )
+    fresh: bool = Field(
+        default=False,
+        description=(
+            "Run every step again, ignoring the checkpoints an earlier run with the same data "
+            "and config left (a killed run, run again, otherwise resumes from them)."
+        ),
+    )
     dask_address: str = Field(
         # Dask's own variable, so a worker's environment can point every run at a cluster.
         default_factory=lambda: os.environ.get("DASK_SCHEDULER_ADDRESS", ""),

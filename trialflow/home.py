@@ -35,6 +35,8 @@ def configure_environment() -> None:
     defaults = {
         "PREFECT_HOME": str(home / "prefect"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        # The cached results of finished steps, which a re-run of a killed run resumes from.
+        "PREFECT_RESULTS_LOCAL_STORAGE_PATH": str(home / "checkpoints"),
         # Nothing here may reach the network: no update checks, no hosted UI assets.
         "DO_NOT_TRACK": "1",
         "MLFLOW_DISABLE_TELEMETRY": "true",

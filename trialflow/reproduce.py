@@ -61,7 +61,8 @@ def reproduce(ref: str, *, configured_uri: str = "") -> Reproduction:
         )
     original = pd.read_csv(mlflow.artifacts.download_artifacts(f"runs:/{run_id}/leaderboard.csv"))
     fingerprint = store_tag(run_id, "data.fingerprint", configured_uri)
-    config = config.model_copy(update={"model_name": f"{name}-reproduced"})
+    # Fresh: a reproduction that resumed from the original run's checkpoints would prove nothing.
+    config = config.model_copy(update={"model_name": f"{name}-reproduced", "fresh": True})
     result = train(config=config)
     again = result.leaderboard
     differences = compare(original, again, result.metric)
