@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pandas as pd
-from prefect import flow
+from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
 from trialflow import progress
@@ -15,6 +15,7 @@ from trialflow.budget import Budget
 from trialflow.cluster import dask_cluster
 from trialflow.config import TrainConfig
 from trialflow.errors import SearchError
+from trialflow.holdout import holdout_scores, split_holdout
 from trialflow.plan_file import fitted_features_frame
 from trialflow.registry import trusted_types
 from trialflow.result import TrainResult
@@ -53,6 +54,8 @@ def automl(
     with _timed(timings, "load"):
         table = load_and_check.with_options(**fresh)(config, frame)
         progress.emit("task", task=table.task, reason=table.task_reason, rows=len(table.X))
+        # Held out before anything is learned from the rows, the plan included.
+        table, holdout = split_holdout(table, config.holdout, config.seed)
         plan = plan_features.with_options(**fresh)(table, config)
         learners = select_learners(table.task, config.learners)
     metric = config.resolved_metric(table.task)
@@ -87,6 +90,13 @@ def automl(
         with _timed(timings, "mitigate"):
             mitigated = mitigate_model(pipeline, table, members, weights, config)
     final = mitigated if config.register_mitigated else pipeline
+    scores_on_holdout = holdout_scores(final, holdout, table.task, metric) if holdout else {}
+    if scores_on_holdout:
+        get_run_logger().info(
+            "Holdout (%d rows): %s.",
+            len(holdout),
+            ", ".join(f"{k} {v:.4f}" for k, v in scores_on_holdout.items()),
+        )
     with _timed(timings, "package"):
         # Checked before explain: how long the model takes to serialise sets how much time
         # registration needs, and so when explain must stop.
@@ -115,6 +125,8 @@ def automl(
             fairness=fairness,
             choice=choice,
             timings=timings,
+            holdout=scores_on_holdout,
+            holdout_rows=len(holdout) if holdout else 0,
         )
     with _timed(timings, "register"):
         registered = register(
@@ -131,6 +143,8 @@ def automl(
             fairness,
             report=page,
             trusted=trusted,
+            holdout=scores_on_holdout,
+            holdout_rows=len(holdout) if holdout else 0,
         )
         publish(
             board,
@@ -161,6 +175,7 @@ def automl(
         fairness=fairness,
         mitigated=mitigated,
         report_path=str(report_path),
+        holdout_scores=scores_on_holdout,
     )
 
 

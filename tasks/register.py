@@ -40,6 +40,8 @@ def register(
     *,
     report: str = "",
     trusted: list[str] | None = None,
+    holdout: dict[str, float] | None = None,
+    holdout_rows: int = 0,
 ) -> RegisteredModel:
     progress.emit("stage", name="register")
     from trialflow import __version__
@@ -54,11 +56,13 @@ def register(
     }
     metrics = {f"cv_{metric}": best.score, "trials": float(len(leaderboard))}
     metrics |= {f"cv_{metric}_fold{i}": s for i, s in enumerate(best.fold_scores)}
+    metrics |= {f"holdout_{name}": value for name, value in (holdout or {}).items()}
     tags = {
         "trialflow.version": __version__,
         "data.fingerprint": table.fingerprint,
         "data.source": table.source,
         "data.rows": str(len(table.X)),
+        "data.holdout_rows": str(holdout_rows),
         "seed": str(config.seed),
         "trials": str(len(trials or [])),
         "prefect.flow_run_id": str(flow_run.get_id() or ""),

@@ -37,6 +37,8 @@ def write_report(
     fairness,
     choice: EnsembleChoice | None,
     timings: dict[str, float],
+    holdout: dict[str, float] | None = None,
+    holdout_rows: int = 0,
 ) -> tuple[Path, str]:
     """The report's path and its HTML (the register step logs the same text to MLflow)."""
     progress.emit("stage", name="report")
@@ -65,6 +67,8 @@ def write_report(
         fairness=fairness,
         excluded_sensitive=[] if config.sensitive_as_input else list(config.sensitive),
         ensemble=ensemble_members(choice),
+        holdout=dict(holdout or {}),
+        holdout_rows=holdout_rows,
     )
     page = render(report)
     path = run_directory(run_id or "local") / REPORT_FILE

@@ -34,6 +34,7 @@ def credit():
         time_budget=90,
         max_trials=10,
         n_workers=2,
+        holdout=0.2,
         model_name="it-credit",
     )
 
@@ -87,6 +88,13 @@ def test_registration_records_lineage(credit):
     assert run.data.tags["prefect.flow_run_id"] == credit.flow_run_id
     assert run.data.params["best_learner"] == credit.leaderboard.iloc[0]["learner"]
     assert float(run.data.metrics["cv_roc_auc"]) == pytest.approx(credit.best_score)
+    # A fifth of the rows was kept out of search and refit, and scored once at the end.
+    assert run.data.tags["data.holdout_rows"] == "891"
+    assert int(run.data.tags["data.rows"]) == 4454 - 891
+    assert set(credit.holdout_scores) == {"roc_auc", "log_loss", "accuracy", "f1"}
+    for name, value in credit.holdout_scores.items():
+        assert float(run.data.metrics[f"holdout_{name}"]) == pytest.approx(value)
+    assert 0.7 < credit.holdout_scores["roc_auc"] < 1.0
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"leaderboard.csv", "feature_importance.csv", "column_plan.csv"} <= artifacts
 

@@ -111,6 +111,12 @@ def print_train_result(result, *, wall_seconds: float, top: int = 15) -> None:
         )
     stdout.print(table)
     stdout.print(f"Task: {result.task} ({result.task_reason}).", highlight=False)
+    if result.holdout_scores:
+        scores = ", ".join(f"{k} {v:.4f}" for k, v in result.holdout_scores.items())
+        stdout.print(
+            f"Holdout ({result.metric} cross-validated {result.best_score:.4f}): {scores}.",
+            highlight=False,
+        )
     print_guardrails(result.guardrails)
     print_fairness(result.fairness)
     for column, reason in result.plan.dropped.items():

@@ -96,6 +96,15 @@ class TrainConfig(BaseModel):
     cv_folds: int = Field(
         default=5, ge=2, le=20, description="Folds of cross-validation on small and medium data."
     )
+    holdout: float = Field(
+        default=0.0,
+        ge=0,
+        lt=0.5,
+        description=(
+            "Share of rows kept out of the search and the refit and scored once by the final "
+            "model; its metrics are registered beside the cross-validation ones (0 = none)."
+        ),
+    )
     sensitive: list[str] = Field(
         default_factory=list, description="Sensitive columns, reported on for fairness."
     )

@@ -69,6 +69,9 @@ class RunReport:
     excluded_sensitive: list[str] = field(default_factory=list)
     # member, learner, weight, score; None when a single model won.
     ensemble: pd.DataFrame | None = None
+    # {metric: score} of the final model on rows kept out of search and refit; {} for none.
+    holdout: dict[str, float] = field(default_factory=dict)
+    holdout_rows: int = 0
     created: str = field(default_factory=lambda: f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
 
 
@@ -109,6 +112,9 @@ def _summary(r: RunReport) -> str:
         else f"{best['learner']} (CV {r.metric} {float(best[r.metric]):.4f})",
         "created": r.created,
     }
+    if r.holdout:
+        scores = ", ".join(f"{k} {v:.4f}" for k, v in r.holdout.items())
+        facts["holdout"] = f"{r.holdout_rows:,} rows kept out of search and refit: {scores}"
     timings = ", ".join(f"{k} {v:.1f} s" for k, v in r.timings.items())
     return _section(
         "summary",

@@ -37,6 +37,8 @@ class TrainResult:
     mitigated: object = None
     # The run's HTML report.
     report_path: str = ""
+    # {metric: score} of the registered model on the held-out rows (config.holdout > 0).
+    holdout_scores: dict[str, float] = field(default_factory=dict)
 
     def predict(self, X: pd.DataFrame):
         return self.pipeline.predict(X)
