@@ -114,8 +114,7 @@ def print_train_result(result, *, wall_seconds: float, top: int = 15) -> None:
     if result.holdout_scores:
         scores = ", ".join(f"{k} {v:.4f}" for k, v in result.holdout_scores.items())
         stdout.print(
-            f"Holdout scores: {scores} (cross-validated {result.metric} "
-            f"{result.best_score:.4f}).",
+            f"Holdout scores: {scores} (cross-validated {result.metric} {result.best_score:.4f}).",
             highlight=False,
         )
     print_guardrails(result.guardrails)
