@@ -154,6 +154,8 @@ def register_model(
     types = (
         trusted if trusted is not None else trusted_types(pipeline, extra_modules=trusted_modules)
     )
+    # In the store's database, beside the version: loading checks the artifact against it.
+    tags = {**tags, USER_MODULES_TAG: ",".join(trusted_modules)}
     with store_write_lock(uri):
         experiment_id = _experiment_id(mlflow, uri)  # two first runs would both create it
         run = mlflow.start_run(experiment_id=experiment_id, run_name=name)
@@ -202,6 +204,8 @@ TRUSTED_MODULES = (
 # Exact names from the standard library: HistGradientBoosting keeps a partial of
 # sklearn.utils.validation.check_array; the function it wraps is checked in its own right.
 TRUSTED_NAMES = ("functools.partial",)
+# The version tag naming the modules of the user's own learners and featurizers.
+USER_MODULES_TAG = "trusted.user_modules"
 
 
 def trusted_types(pipeline, *, extra_modules: tuple[str, ...] = ()) -> list[str]:
@@ -258,10 +262,39 @@ def load_model(ref: str, *, configured_uri: str = ""):
     """The fitted pipeline registered under ``ref``, from this project's own store."""
     name, version = resolve_model(ref, configured_uri=configured_uri)
     mlflow = _use_store(tracking_uri(configured_uri))
-    run_id = mlflow.MlflowClient().get_model_version(name, version).run_id
-    return mlflow.sklearn.load_model(f"models:/{name}/{version}"), RegisteredModel(
-        name, version, run_id or "", tracking_uri(configured_uri)
+    registered = mlflow.MlflowClient().get_model_version(name, version)
+    uri = f"models:/{name}/{version}"
+    check_stored_types(uri, registered.tags.get(USER_MODULES_TAG, ""), f"{name}/{version}")
+    return mlflow.sklearn.load_model(uri), RegisteredModel(
+        name, version, registered.run_id or "", tracking_uri(configured_uri)
     )
+
+
+def check_stored_types(model_uri: str, user_modules: str, label: str) -> None:
+    """Refuse a stored model that is not skops, or whose list of types to rebuild strays
+    outside trialflow's libraries and the user's own modules.
+
+    MLflow hands skops the trusted types listed in the artifact's own MLmodel file, so an
+    altered file could widen them to anything; the list is checked here first.
+    """
+    from mlflow.models import Model
+
+    flavor = Model.load(model_uri).flavors.get("sklearn", {})
+    if flavor.get("serialization_format") != "skops":
+        raise ConfigError(
+            f"Model {label} is stored as {flavor.get('serialization_format') or 'unknown'!r}, "
+            "not skops; trialflow does not load it, as unpickling can run arbitrary code. "
+            "Register it again with trialflow."
+        )
+    modules = tuple(f"{m}." for m in user_modules.split(",") if m)
+    allowed = TRUSTED_MODULES + modules
+    listed = flavor.get("skops_trusted_types") or []
+    unknown = [t for t in listed if not t.startswith(allowed) and t not in TRUSTED_NAMES]
+    if unknown:
+        raise ConfigError(
+            f"Model {label} asks to rebuild types outside trialflow's trusted libraries: "
+            f"{unknown}. It was not written by trialflow or was altered; it is not loaded."
+        )
 
 
 def load_expectations(model: RegisteredModel) -> dict | None:
