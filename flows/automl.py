@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pandas as pd
-from prefect import flow, get_run_logger
+from prefect import flow
 from prefect.runtime import flow_run
 
 from trialflow import progress
@@ -15,7 +15,7 @@ from trialflow.budget import Budget
 from trialflow.cluster import dask_cluster
 from trialflow.config import TrainConfig
 from trialflow.errors import SearchError
-from trialflow.holdout import holdout_scores, split_holdout
+from trialflow.holdout import split_holdout
 from trialflow.plan_file import fitted_features_frame
 from trialflow.registry import trusted_types
 from trialflow.result import TrainResult
@@ -25,6 +25,7 @@ from trialflow.tasks.explain import explain
 from trialflow.tasks.fairness import check_fairness, mitigate_model
 from trialflow.tasks.featurize import plan_features
 from trialflow.tasks.guard import check_guardrails
+from trialflow.tasks.holdout import score_holdout
 from trialflow.tasks.load import load_and_check
 from trialflow.tasks.publish import publish
 from trialflow.tasks.refit import refit
@@ -90,13 +91,8 @@ def automl(
         with _timed(timings, "mitigate"):
             mitigated = mitigate_model(pipeline, table, members, weights, config)
     final = mitigated if config.register_mitigated else pipeline
-    scores_on_holdout = holdout_scores(final, holdout, table.task, metric) if holdout else {}
-    if scores_on_holdout:
-        get_run_logger().info(
-            "Holdout (%d rows): %s.",
-            len(holdout),
-            ", ".join(f"{k} {v:.4f}" for k, v in scores_on_holdout.items()),
-        )
+    scores_on_holdout = score_holdout(final, holdout, table.task, metric) if holdout else {}
+    holdout_rows = len(holdout) if holdout else 0
     with _timed(timings, "package"):
         # Checked before explain: how long the model takes to serialise sets how much time
         # registration needs, and so when explain must stop.
@@ -126,7 +122,7 @@ def automl(
             choice=choice,
             timings=timings,
             holdout=scores_on_holdout,
-            holdout_rows=len(holdout) if holdout else 0,
+            holdout_rows=holdout_rows,
         )
     with _timed(timings, "register"):
         registered = register(
@@ -144,7 +140,7 @@ def automl(
             report=page,
             trusted=trusted,
             holdout=scores_on_holdout,
-            holdout_rows=len(holdout) if holdout else 0,
+            holdout_rows=holdout_rows,
         )
         publish(
             board,
