@@ -27,6 +27,9 @@ class Measurement:
     # Share of the machine's CPU time that processes outside the tree used meanwhile: a busy
     # neighbour (a test suite, another benchmark) makes time-budgeted systems look worse.
     background_cpu: float
+    # (epoch seconds, the machine's busy CPU-seconds so far) at every sample: what the run
+    # had cost by a given moment (its first trial, say) on an otherwise quiet machine.
+    cpu_timeline: list[tuple[float, float]]
 
 
 def run_measured(
@@ -44,6 +47,7 @@ def run_measured(
     peak = 0
     timed_out = False
     tree_cpu = 0.0
+    timeline: list[tuple[float, float]] = []
     with open(log_path, "wb") as log:
         busy_before = _busy_cpu_seconds()
         started_at = time.time()
@@ -57,6 +61,7 @@ def run_measured(
             seen[process.pid] = psutil.Process(process.pid)
         try:
             while True:
+                timeline.append((time.time(), _busy_cpu_seconds()))
                 peak = max(peak, _tree_rss(process.pid, seen))
                 if time.perf_counter() - clock > timeout and not timed_out:
                     timed_out = True
@@ -79,7 +84,7 @@ def run_measured(
     capacity = seconds * (psutil.cpu_count() or 1)
     background = max(0.0, busy - tree_cpu) / capacity if capacity else 0.0
     return Measurement(
-        started_at, seconds, peak, process.returncode, timed_out, tree_cpu, background
+        started_at, seconds, peak, process.returncode, timed_out, tree_cpu, background, timeline
     )
 
 

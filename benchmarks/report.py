@@ -181,6 +181,9 @@ def overruns(rows: pd.DataFrame) -> dict[str, tuple[float, float, str]]:
 
 
 def summary_lines(rows: pd.DataFrame) -> list[str]:
+    # trialflow run again in a warm home is a second column of the score table, not a
+    # competitor: ranks and head-to-heads are the fresh-home (headline) runs'.
+    rows = rows[~rows["system"].astype(str).str.endswith("@warm")]
     lines = ["Mean rank (1 = best; a failure ranks last on its table):"]
     lines += [f"  {system:14s} {rank:.2f}" for system, rank in mean_ranks(rows).items()]
     if "trialflow" in set(rows["system"]):

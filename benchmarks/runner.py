@@ -70,6 +70,10 @@ def new_row(table: Table, system: str, budget: float, message: str = "") -> dict
     return row
 
 
+# The row label of trialflow run a second time in the same project home.
+WARM = "@warm"
+
+
 def trialflow_env(home: Path) -> dict[str, str | None]:
     """trialflow in its documented default set-up, everything embedded under one project
     home: no Prefect home or API server inherited from the caller's environment."""
@@ -90,13 +94,16 @@ def run_system(
     logs: Path,
     env: dict[str, str | None] | None = None,
     options: dict[str, Any] | None = None,
+    label: str | None = None,
 ) -> dict[str, Any]:
     """Fit `system` on the split in a subprocess of `python`; the row for results.csv.
-    `env` changes the inherited environment; a None value removes that variable."""
+    `env` changes the inherited environment; a None value removes that variable. `label`
+    names the row (and its log and predictions) when it is not the system's name."""
     table = split.table
+    label = label or system
     logs.mkdir(parents=True, exist_ok=True)
-    log = logs / f"{table.name}-{system}.log"
-    row = new_row(table, system, budget)
+    log = logs / f"{table.name}-{label}.log"
+    row = new_row(table, label, budget)
     row.update(n_train=split.n_train, n_test=len(split.y_test), log=str(log))
     # A scratch folder is the working directory too: CatBoost and others write into the cwd.
     with tempfile.TemporaryDirectory(prefix=f"bench-{table.name}-{system}-") as tmp:
@@ -134,6 +141,8 @@ def run_system(
             peak_rss_mb=round(measured.peak_rss_bytes / 2**20, 1),
             cpu_seconds=round(measured.cpu_seconds, 1),
             background_cpu=round(measured.background_cpu, 3),
+            started_at=measured.started_at,
+            cpu_timeline=measured.cpu_timeline,
         )
         result = _read_result(scratch / "result.json")
         if measured.timed_out:
@@ -145,7 +154,7 @@ def run_system(
         if result["status"] == "ok":
             _record_fit(row, result, measured.started_at, split, scratch / "predictions.npy")
             if row["status"] == "ok":
-                keep_predictions(split, system, result, scratch / "predictions.npy", logs.parent)
+                keep_predictions(split, label, result, scratch / "predictions.npy", logs.parent)
         else:
             # Without a fitted model the process's whole life is the best wall clock there is.
             row["fit_seconds"] = round(measured.seconds, 2)

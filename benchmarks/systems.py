@@ -5,6 +5,7 @@ module stays cheap to import and a missing package fails one system only."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ def trialflow_system(
 ) -> Fitted:
     import trialflow
 
+    called_at = time.time()
     result = trialflow.train(
         train,
         target=table.target,
@@ -61,6 +63,8 @@ def trialflow_system(
         "trial_seconds": float(trials["wall_seconds"].sum()),
         "best": str(board.iloc[0]["learner"]) if len(board) and "learner" in board else "",
         "model_version": str(result.model_version),
+        # When train() was called: its timings count from here, the harness from the spawn.
+        "called_at": called_at,
     }
     pipeline = result.pipeline
     if _is_classification(table):

@@ -6,13 +6,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pandas as pd
 from prefect import flow
 from prefect.runtime import flow_run
 
-from trialflow import progress
-from trialflow.budget import Budget
-from trialflow.cluster import dask_cluster
 from trialflow.config import TrainConfig
 from trialflow.errors import SearchError
 from trialflow.holdout import split_holdout
@@ -20,6 +16,7 @@ from trialflow.plan_file import fitted_features_frame
 from trialflow.registry import trusted_types
 from trialflow.result import TrainResult
 from trialflow.search import best_trial, leaderboard
+from trialflow.steps import run_budget
 from trialflow.tasks.ensemble import ensemble
 from trialflow.tasks.explain import explain
 from trialflow.tasks.fairness import check_fairness, mitigate_model
@@ -36,25 +33,22 @@ from trialflow.tasks.select import select_learners
 
 
 @flow(name="automl", version="0.1.0")
-def automl(
-    config: TrainConfig, frame: pd.DataFrame | None = None, deadline: float | None = None
-) -> TrainResult:
+def automl(config: TrainConfig, frame_key: str = "", deadline: float | None = None) -> TrainResult:
     """Train, select and register a model for ``config.target``.
 
-    ``frame`` is a DataFrame passed from Python instead of ``config.data``; ``deadline``
-    (epoch seconds) is set by callers that started the clock before Prefect did.
+    ``frame_key`` names a DataFrame held in this process (`trialflow.frames`) to use instead
+    of ``config.data``: tables never travel as flow parameters, which Prefect's API stores.
+    ``deadline`` (epoch seconds) is set by callers that started the clock before the flow.
     """
-    budget = Budget(deadline) if deadline else Budget.starting_now(config.time_budget)
-    timings = {"startup": config.time_budget - budget.seconds_left()}
-    if config.deterministic:
-        # A deterministic run counts trials; a clock would make its result depend on speed.
-        budget = Budget(float("inf"))
+    budget = run_budget(config, deadline)
+    started = deadline - config.time_budget if deadline else time.time()
+    timings = {"startup": round(time.time() - started, 3)}
 
-    # A re-run with the same data and config resumes these from their checkpoints.
+    # A re-run with the same data and config resumes these from their checkpoints; a run
+    # started from the CLI or Python finds them done ahead (`trialflow.head_start`).
     fresh = {"refresh_cache": config.fresh}
     with _timed(timings, "load"):
-        table = load_and_check.with_options(**fresh)(config, frame)
-        progress.emit("task", task=table.task, reason=table.task_reason, rows=len(table.X))
+        table = load_and_check.with_options(**fresh)(config, frame_key)
         # Held out before anything is learned from the rows, the plan included.
         table, holdout = split_holdout(table, config.holdout, config.seed)
         plan = plan_features.with_options(**fresh)(table, config)
@@ -63,13 +57,13 @@ def automl(
     with _timed(timings, "guardrails"):
         validation = check_guardrails.with_options(**fresh)(table, plan, config, metric)
 
-    with (
-        _timed(timings, "search"),
-        dask_cluster(config.dask_address, n_workers=config.local_workers()) as address,
-    ):
-        trials = search(
-            table, plan, learners, config, metric, address, budget.deadline, validation.profile
-        )
+    with _timed(timings, "search"):
+        trials = search(table, plan, learners, config, metric, budget.deadline, validation.profile)
+    # When the first trial began on a worker and when the search ended, in seconds from the
+    # run's start: the time before and after them is the run's fixed cost.
+    first = min((t.started_at for t in trials if t.started_at), default=None)
+    timings["first_trial"] = round(first - started, 3) if first else None
+    timings["search_ended"] = round(time.time() - started, 3)
     best = best_trial(trials, metric)
     if best is None:
         errors = "; ".join(sorted({t.error for t in trials if t.error})) or "no trial finished"

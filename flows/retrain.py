@@ -25,11 +25,17 @@ def retrain(
     challenger then does not train on. The challenger must beat the champion by ``margin``
     in the run's metric.
     """
+    from trialflow import frames
     from trialflow.data import read_table
 
     frame = read_table(config.data)
     training, evaluation = split_for_evaluation(frame, evaluation_data, newest_share)
-    result = automl(config=config, frame=training)
+    # By key, not as a parameter: Prefect's API stores subflow parameters too.
+    frame_key = frames.hold(training)
+    try:
+        result = automl(config=config, frame_key=frame_key)
+    finally:
+        frames.release(frame_key)
     decision = decide_champion(
         result.model_name,
         result.model_version,

@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-import pandas as pd
 from prefect import get_run_logger
 
-from trialflow import progress
-from trialflow.checkpoints import config_digest, source_digest, step_key
+from trialflow import head_start, steps
 from trialflow.config import TrainConfig
-from trialflow.loading import TrainingTable, load_training_table
-from trialflow.tasks.step import step
+from trialflow.loading import TrainingTable
+from trialflow.tasks.step import log_ran_ahead, step
 
 
 def checkpoint_key(parameters: dict) -> str:
-    config = parameters["config"]
-    data = source_digest(config.data, parameters.get("frame"))
-    return step_key("load", data, config_digest(config))
+    return steps.load_key(parameters["config"], parameters.get("frame_key", ""))
 
 
 @step("load-and-check", checkpoint=checkpoint_key)
-def load_and_check(config: TrainConfig, frame: pd.DataFrame | None = None) -> TrainingTable:
-    progress.emit("stage", name="load & check")
-    table = load_training_table(
-        config.data, frame, target=config.target, task=config.task, cv_folds=config.cv_folds
-    )
+def load_and_check(config: TrainConfig, frame_key: str = "") -> TrainingTable:
+    """``frame_key`` names a DataFrame held in this process (`trialflow.frames`); a table
+    never travels as a parameter, which Prefect's API would store."""
+    ahead = head_start.take(steps.load_key(config, frame_key))
+    table = ahead.value if ahead else steps.load_table(config, frame_key)
     logger = get_run_logger()
+    log_ran_ahead(logger, ahead)
     logger.info(
         "Loaded %d rows x %d columns from %s; task %s (%s); %d/%d checks passed.",
         len(table.X),

@@ -41,3 +41,16 @@ def step(name: str, *, retries: int = 2, checkpoint: Callable[[dict], str] | Non
         # The project's own store under the project home: only ever read back by trialflow.
         result_serializer="pickle",
     )
+
+
+def log_ran_ahead(logger, ahead) -> None:
+    """Say in the task's log that its step ran before the flow run, and how long it took."""
+    if ahead is not None:
+        import datetime
+
+        at = datetime.datetime.fromtimestamp(ahead.started).strftime("%H:%M:%S.%f")[:-3]
+        logger.info(
+            "Ran ahead of the flow run while Prefect's API started: %.2f s from %s.",
+            ahead.seconds,
+            at,
+        )

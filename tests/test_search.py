@@ -146,3 +146,38 @@ def test_failing_learner_does_not_stop_the_search(client, monkeypatch):
     failed = [r for r in history if r.status == "failed"]
     assert failed and all("this learner is broken" in r.error for r in failed)
     assert best_trial(history, "roc_auc").learner == "logistic_regression"
+
+
+def test_a_cancelled_search_ends_at_once_and_says_why():
+    import threading
+
+    data = trial_data()
+    strategy = RandomSearch(
+        portfolio_for("binary"), StrategySettings(seed=0, greater_is_better=True)
+    )
+    cancel = threading.Event()
+
+    def cancel_after_two(result, history):
+        if len(history) == 2:
+            cancel.set()
+
+    # Worker processes: cancelling kills the processes running trials, which for the
+    # module's threaded cluster would be this test process.
+    with (
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        history = run_search(
+            client,
+            data,
+            strategy,
+            budget=Budget.starting_now(300),
+            rules=StopRules(cancel=cancel),
+            on_result=cancel_after_two,
+        )
+    finished = [r for r in history if r.status == "ok"]
+    assert len(finished) >= 2 and len(history) <= 2 + 2  # at most the two then running
+    assert all("cancelled" in r.error for r in history if r.status == "cancelled")
+    assert all(r.started_at and r.started_at <= time.time() for r in finished)

@@ -28,6 +28,8 @@ def train(
     TrainConfig field as keyword arguments. The time budget starts at ``started`` (epoch
     seconds; default now), so a caller's own start-up counts against it.
     """
+    from trialflow import cluster, frames, head_start
+
     started = started or time.time()
     frame = data if isinstance(data, pd.DataFrame) else None
     if config is None:
@@ -38,33 +40,38 @@ def train(
         raise TypeError("Pass either config=... or keyword options, not both.")
     if frame is None and config.data:
         _check_header(config.data, config.target)  # in milliseconds, before anything starts
-    start_services(config)
-    from trialflow import cluster, prefect_api
-    from trialflow.flows.automl import automl
-
+    configure_environment()
+    if not config.dask_address:
+        cluster.prestart_local_cluster(config.local_workers())
+    # Held here, passed by key: Prefect's API stores flow parameters and refuses big ones.
+    frame_key = frames.hold(frame) if frame is not None else ""
+    ahead = None
     try:
-        # Read and check while Prefect and Dask start: a bad table fails in seconds, not
-        # after Prefect's start-up. The flow's load step checks again, as its own record.
-        from trialflow.checks import check_training_table
-        from trialflow.data import check_column_names, read_table
+        # The steps up to the search run now and the search starts on Dask; Prefect's API
+        # starts meanwhile, and the flow takes their results over (`head_start`). A bad
+        # table fails here, in seconds.
+        ahead = head_start.start(config, frame_key, deadline=started + config.time_budget)
+        search_started = time.time() - started
+        _start_prefect()
+        _start_prewarm(config)
+        from trialflow import prefect_api
 
-        if frame is None and config.data:
-            frame = read_table(config.data)
-        check_column_names(list(frame.columns), config.data or "the DataFrame")
-        check_training_table(
-            frame,
-            target=config.target,
-            task=config.task,
-            n_folds=config.cv_folds,
-            source=config.data or "",
-        )
         prefect_api.wait_until_ready()
         prefect_ready = time.time() - started
-        result = automl(config=config, frame=frame, deadline=started + config.time_budget)
+        # Imported late: Prefect and every task module cost seconds of CPU at import, which
+        # the first trials need more.
+        from trialflow.flows.automl import automl
+
+        result = automl(config=config, frame_key=frame_key, deadline=started + config.time_budget)
     finally:
+        if ahead is not None:
+            ahead.discard()  # a search the flow never took over is stopped
         # A run that failed before its search never took the cluster started for it.
         cluster.close_prestarted()
-    # Start-up overlaps: Prefect's API and the Dask cluster start side by side.
+        if frame_key:
+            frames.release(frame_key)
+    result.timings.update(ahead.timings)
+    result.timings["search_started"] = round(search_started, 3)
     result.timings["prefect_ready"] = round(prefect_ready, 3)
     if cluster.last_start_seconds is not None and not config.dask_address:
         result.timings["dask_start"] = cluster.last_start_seconds
@@ -84,14 +91,14 @@ def _check_header(source: str, target: str) -> None:
 
 
 def start_services(config: TrainConfig) -> None:
-    """Start what the run will need, in the background: Prefect's API, the local Dask
-    cluster, the MLflow store and Great Expectations' import."""
+    """Start what a run will need, in the background: Prefect's API, the local Dask
+    cluster, the MLflow store and the imports of the last steps."""
     _start_prefect()
     from trialflow import cluster
 
     if not config.dask_address:
         cluster.prestart_local_cluster(config.local_workers())
-    threading.Thread(target=_prewarm, args=(config,), name="trialflow-prewarm", daemon=True).start()
+    _start_prewarm(config)
 
 
 def _start_prefect() -> None:
@@ -101,6 +108,10 @@ def _start_prefect() -> None:
     # A server started with `trialflow server start` saves the ephemeral API's start-up.
     prefect_server.adopt_running()
     prefect_api.start_in_background()
+
+
+def _start_prewarm(config: TrainConfig) -> None:
+    threading.Thread(target=_prewarm, args=(config,), name="trialflow-prewarm", daemon=True).start()
 
 
 def _prewarm(config: TrainConfig) -> None:

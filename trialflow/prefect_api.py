@@ -7,6 +7,7 @@ process starts, it overlaps with the Dask cluster start-up and the heavy imports
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 _started: threading.Thread | None = None
 _error: list[BaseException] = []
@@ -28,6 +29,11 @@ def start_in_background() -> None:
     def start() -> None:
         try:
             from prefect.server.api.server import SubprocessASGIServer
+            from prefect.settings import PREFECT_HOME
+
+            from trialflow import prefect_template
+
+            prefect_template.install(Path(PREFECT_HOME.value()).expanduser())
 
             SubprocessASGIServer().start()
         except BaseException as exc:  # re-raised by wait_until_ready

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -24,6 +25,8 @@ REFIT_MARGIN = 1.5
 # Longest single wait for a trial before the loop looks again (deterministic runs have no
 # deadline, and Dask's timeouts must be finite).
 MAX_WAIT = 600.0
+# How often a search that can be cancelled looks at its cancel event while trials run.
+CANCEL_POLL = 0.5
 
 
 def estimate_refit_seconds(best: TrialResult | None) -> float:
@@ -59,6 +62,8 @@ class StopRules:
     patience: int | None = None
     # Seconds one trial may run; past it the trial stops itself, or its worker is killed.
     trial_time_limit: float | None = None
+    # Set from another thread to end the search now (its run ended before taking it over).
+    cancel: threading.Event | None = None
 
 
 def run_search(
@@ -147,7 +152,11 @@ def run_search(
         try:
             done, _ = wait(
                 list(pending),
-                timeout=min(max(0.1, seconds_left()), _next_kill(pending), MAX_WAIT),
+                timeout=min(
+                    max(0.1, seconds_left()),
+                    _next_kill(pending),
+                    MAX_WAIT if rules.cancel is None else CANCEL_POLL,
+                ),
                 return_when="FIRST_COMPLETED",
             )
         except TimeoutError:
@@ -174,7 +183,10 @@ def run_search(
         # Past the deadline (or stopped by a rule), stop waiting, unless no trial has
         # finished yet: a run always returns a model, so the first one is waited for.
         out_of_time = not done and seconds_left() <= 0
-        if pending and (out_of_time or stopped) and best_trial(history, data.metric) is not None:
+        cancelled = rules.cancel is not None and rules.cancel.is_set()
+        if pending and (
+            cancelled or ((out_of_time or stopped) and best_trial(history, data.metric))
+        ):
             reason = stopped or "still running when the time budget ran out"
             # Killed, not only cancelled: a cancelled fit keeps its core busy until it ends,
             # slowing the refit that follows and the cluster's shutdown.
@@ -242,6 +254,8 @@ def _overdue(pending: dict) -> list:
 
 def _stop_reason(history: Sequence[TrialResult], rules: StopRules, metric) -> str:
     """Why the search should stop now ("" to go on)."""
+    if rules.cancel is not None and rules.cancel.is_set():
+        return "cancelled: the run ended before its search did"
     scores = [r.score for r in history if r.status == "ok" and r.score is not None]
     if rules.target_score is not None and scores:
         best = min(scores, key=metric.loss)
@@ -451,6 +465,7 @@ def search_trials(
     on_result: Callable[[TrialResult, Sequence[TrialResult]], None] | None = None,
     store_directory: str | None = None,
     profile: dict | None = None,
+    cancel: threading.Event | None = None,
 ) -> list[TrialResult]:
     """Search ``learners`` for ``table`` with the config's strategy on the scheduler's workers.
 
@@ -492,6 +507,7 @@ def search_trials(
         target_score=config.target_score,
         patience=config.patience,
         trial_time_limit=config.trial_time_limit,
+        cancel=cancel,
     )
     store = (
         TrialStore(store_directory, data_fingerprint=table.fingerprint) if store_directory else None

@@ -90,6 +90,8 @@ class TrialResult:
     threads: int = 1
     # Seconds into the search when the result arrived (the report's progress chart).
     finished_seconds: float | None = None
+    # When the trial began on its worker (epoch seconds).
+    started_at: float | None = None
 
     @classmethod
     def of(cls, spec: TrialSpec, status: str, **fields) -> TrialResult:
@@ -122,7 +124,12 @@ def run_trial(
     n_jobs = (threads_by_host or {}).get(host_of(worker), 1)
     stop_at = started + trial.time_limit if trial.time_limit is not None else None
     result = TrialResult.of(
-        trial, "ok", worker=worker, data_fingerprint=data.fingerprint, threads=n_jobs
+        trial,
+        "ok",
+        worker=worker,
+        data_fingerprint=data.fingerprint,
+        threads=n_jobs,
+        started_at=time.time(),
     )
     try:
         from threadpoolctl import threadpool_limits

@@ -1,0 +1,203 @@
+"""A training run's head start: the work that need not wait for Prefect's API.
+
+Prefect's embedded API takes seconds to start (measured on 2 idle cores: ~9 s in a new
+project home, which must create its database, and ~2.5 s after; more on busy cores). A run
+started by `trialflow train` or `trialflow.train()` therefore loads and checks the data,
+plans the features, runs the guardrails and starts the search on Dask right away, in this
+process, while the API starts. The `automl` flow, once the API answers, finds those results
+here under the same keys as its checkpoints: each step is still a task run in the UI, with
+its state and logs (saying how long the step really took and that it ran ahead), and is
+still checkpointed; the search task follows the running search, logging every trial, until
+it ends. A failure ahead is raised to the caller at once, as a failed load always was.
+
+A flow run this process did not start ahead (a deployment run, a Retry from the UI, a
+subflow) finds nothing here and runs each step inside its task.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from trialflow import steps
+from trialflow.config import TrainConfig
+from trialflow.trial import TrialResult
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """A step's result computed before its task ran."""
+
+    value: Any
+    started: float  # epoch seconds
+    seconds: float
+
+
+_results: dict[str, Ahead] = {}
+_searches: dict[str, RunningSearch] = {}
+_lock = threading.Lock()
+
+
+def run_step(key: str, compute: Callable[..., Any], *args: Any) -> Any:
+    """Run one step now and keep its result for the task that will ask for ``key``."""
+    started, tic = time.time(), time.perf_counter()
+    value = compute(*args)
+    with _lock:
+        _results[key] = Ahead(value, started, time.perf_counter() - tic)
+    return value
+
+
+def take(key: str) -> Ahead | None:
+    """The result computed ahead under ``key``, handed over once."""
+    with _lock:
+        return _results.pop(key, None)
+
+
+def take_search(key: str) -> RunningSearch | None:
+    with _lock:
+        return _searches.pop(key, None)
+
+
+class RunningSearch:
+    """The search, running in a thread of this process, and what its task should log."""
+
+    def __init__(self, key: str, **arguments: Any) -> None:
+        self.key = key
+        self.started = time.time()
+        self.ended: float | None = None
+        self._arguments = arguments
+        # ("trial", result, history) or ("notice", text); None once the search has ended.
+        self._events: queue.Queue = queue.Queue()
+        self._trials: list[TrialResult] = []
+        self._error: BaseException | None = None
+        self._directory = None  # the SearchDirectory, once claimed
+        self._cancel = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="trialflow-search", daemon=True)
+
+    def start(self) -> RunningSearch:
+        with _lock:
+            _searches[self.key] = self
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            self._trials = steps.search(
+                **self._arguments,
+                # Not a flow run's id: none exists yet. The search task marks the finished
+                # search with its flow run's id once it has followed it.
+                run_id=f"ahead-{uuid.uuid4().hex}",
+                on_trial=lambda result, history: self._events.put(("trial", result, list(history))),
+                notice=lambda text: self._events.put(("notice", text)),
+                on_directory=lambda directory: setattr(self, "_directory", directory),
+                cancel=self._cancel,
+            )
+        except BaseException as exc:  # re-raised in the task that follows the search
+            self._error = exc
+        finally:
+            self.ended = time.time()
+            self._events.put(None)
+
+    def follow(
+        self,
+        on_trial: Callable[[TrialResult, Sequence[TrialResult]], None],
+        notice: Callable[[str], None],
+    ) -> list[TrialResult]:
+        """Hand every event so far, then each new one, to the callbacks until the search
+        ends; returns its trials or raises its error."""
+        while (event := self._events.get()) is not None:
+            if event[0] == "trial":
+                on_trial(event[1], event[2])
+            else:
+                notice(event[1])
+        self._events.put(None)  # a second follower (a retried task) ends at once
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._trials
+
+    def started_seconds_ago(self) -> float:
+        return time.time() - self.started
+
+    def mark_finished(self, run_id: str, trials: int) -> None:
+        """Mark the search finished by the flow run that followed it (see `checkpoints`)."""
+        if self._directory is not None:
+            self._directory.mark_finished(run_id, trials)
+
+    def cancel(self) -> None:
+        """End the search now (its trials are killed) and wait for it."""
+        self._cancel.set()
+        self._thread.join()
+
+
+@dataclass
+class HeadStart:
+    """What one run started ahead: its steps' keys and seconds, and its search."""
+
+    keys: list[str]
+    timings: dict[str, float]
+    search: RunningSearch | None = None
+
+    def discard(self) -> None:
+        """Forget what the flow did not take over, and stop the search if it still runs
+        (the run failed or was interrupted before the search ended); a no-op after a
+        finished run."""
+        for key in self.keys:
+            take(key)
+        if self.search is not None:
+            take_search(self.search.key)
+            self.search.cancel()
+
+
+def start(config: TrainConfig, frame_key: str, deadline: float | None) -> HeadStart:
+    """Do the flow's steps up to the search now and leave the search running.
+
+    The order is the flow's own (`flows/automl.py`). A failing step raises here, after
+    forgetting what the steps before it left.
+    """
+    from trialflow.holdout import split_holdout
+    from trialflow.learners import portfolio_for
+
+    ahead = HeadStart(keys=[], timings={})
+
+    def run(name: str, key: str, compute: Callable[..., Any], *args: Any) -> Any:
+        tic = time.perf_counter()
+        ahead.keys.append(key)
+        value = run_step(key, compute, *args)
+        ahead.timings[name] = round(time.perf_counter() - tic, 3)
+        return value
+
+    try:
+        table = run("load", steps.load_key(config, frame_key), steps.load_table, config, frame_key)
+        # Held out before anything is learned from the rows, the plan included.
+        table, _ = split_holdout(table, config.holdout, config.seed)
+        plan = run("featurize", steps.plan_key(table, config), steps.plan_columns, table, config)
+        metric = config.resolved_metric(table.task)
+        validation = run(
+            "guardrails",
+            steps.validation_key(table, config, metric),
+            steps.validate,
+            table,
+            plan,
+            config,
+            metric,
+        )
+        ahead.search = RunningSearch(
+            steps.search_key(table, config, metric),
+            table=table,
+            plan=plan,
+            learners=[spec.name for spec in portfolio_for(table.task, config.learners)],
+            config=config,
+            metric=metric,
+            deadline=steps.run_budget(config, deadline).deadline,
+            profile=validation.profile,
+        ).start()
+    except BaseException:
+        ahead.discard()
+        raise
+    return ahead

@@ -1,0 +1,178 @@
+"""The `automl` flow's steps up to the search, as plain functions: load & check, the feature
+plan, the guardrails (with the expectation suite and the data profile) and the search.
+
+The tasks in `tasks/` wrap them for Prefect (logs, artifacts, checkpoints); a run's head
+start (`trialflow.head_start`) calls the same functions before Prefect's API is up. Each
+step's checkpoint key lives here too, so both find the same results under the same key.
+None of this imports Prefect: it is on the path to the first trial.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from trialflow import progress
+from trialflow.budget import Budget
+from trialflow.checkpoints import SearchDirectory, config_digest, source_digest, step_key
+from trialflow.config import TrainConfig
+from trialflow.featurizers import ColumnPlan
+from trialflow.guardrails import Guardrail
+from trialflow.loading import TrainingTable
+from trialflow.trial import TrialResult
+
+# Called with each finished trial and the history so far.
+OnTrial = Callable[[TrialResult, Sequence[TrialResult]], None]
+
+
+@dataclass(frozen=True)
+class Validation:
+    guardrails: list[Guardrail]
+    # The Great Expectations suite (its JSON document) saved with the model.
+    suite: dict
+    # The data profile (meta-features) the recommender starts from.
+    profile: dict
+
+
+def load_key(config: TrainConfig, frame_key: str = "") -> str:
+    # A held DataFrame's key is its content fingerprint, which is what source_digest gives.
+    return step_key("load", frame_key or source_digest(config.data), config_digest(config))
+
+
+def plan_key(table: TrainingTable, config: TrainConfig) -> str:
+    return step_key("featurize", table.fingerprint, config_digest(config))
+
+
+def validation_key(table: TrainingTable, config: TrainConfig, metric: str) -> str:
+    # The plan is a function of the table and the config, so they key it too.
+    return step_key("guardrails", table.fingerprint, config_digest(config), metric)
+
+
+def search_key(table: TrainingTable, config: TrainConfig, metric: str) -> str:
+    return step_key("search", table.fingerprint, config_digest(config), metric)
+
+
+def load_table(config: TrainConfig, frame_key: str = "") -> TrainingTable:
+    """Read the data (a path, or a DataFrame held under ``frame_key``) and check it."""
+    from trialflow.frames import held
+    from trialflow.loading import load_training_table
+
+    progress.emit("stage", name="load & check")
+    table = load_training_table(
+        config.data,
+        held(frame_key) if frame_key else None,
+        target=config.target,
+        task=config.task,
+        cv_folds=config.cv_folds,
+    )
+    progress.emit("task", task=table.task, reason=table.task_reason, rows=len(table.X))
+    return table
+
+
+def plan_columns(table: TrainingTable, config: TrainConfig) -> ColumnPlan:
+    from trialflow.plan_file import plan_for, sensitive_exclusions
+
+    progress.emit("stage", name="featurize")
+    return plan_for(table, config, sensitive_exclusions(config))
+
+
+def validate(table: TrainingTable, plan: ColumnPlan, config: TrainConfig, metric: str):
+    """The guardrails, the expectation suite scoring will enforce, and the data profile."""
+    from trialflow.expectation_suite import learn_suite
+    from trialflow.guardrails import training_guardrails
+    from trialflow.metalearn.profile import profile_table
+
+    progress.emit("stage", name="guardrails")
+    return Validation(
+        guardrails=training_guardrails(table, plan, config, metric),
+        suite=learn_suite(table.X, plan),
+        profile=profile_table(table.X, table.y, table.task, plan.kinds, seed=config.seed),
+    )
+
+
+def search(
+    table: TrainingTable,
+    plan: ColumnPlan,
+    learners: list[str],
+    config: TrainConfig,
+    metric: str,
+    deadline: float,
+    profile: dict | None,
+    *,
+    run_id: str,
+    on_trial: OnTrial,
+    notice: Callable[[str], None],
+    on_directory: Callable[[SearchDirectory], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> list[TrialResult]:
+    """Run the search on the configured Dask cluster (or a local one, closed after).
+
+    Trial records are keyed on the data and the config, so a retry, or a re-run of a killed
+    run, carries on from the trials already finished. ``on_trial`` sees each finished trial
+    (the progress bar is fed here); ``notice`` receives what a log should say;
+    ``on_directory`` is told where the trials are recorded; setting ``cancel`` ends the
+    search early.
+    """
+    from trialflow.checkpoints import claimed_search_directory
+    from trialflow.cluster import dask_cluster
+    from trialflow.home import run_directory
+    from trialflow.search import best_trial, search_trials
+    from trialflow.trial_store import TrialStore
+
+    progress.emit("stage", name="search")
+
+    def report(result: TrialResult, history: Sequence[TrialResult]) -> None:
+        best = best_trial(history, metric)
+        progress.emit(
+            "trial",
+            done=len(history),
+            metric=metric,
+            best=best.score if best else None,
+            learner=result.learner,
+            status=result.status,
+        )
+        on_trial(result, history)
+
+    private = run_directory(run_id) / "trials"
+    with claimed_search_directory(
+        search_key(table, config, metric), run_id=run_id, private=private, fresh=config.fresh
+    ) as directory:
+        if on_directory is not None:
+            on_directory(directory)
+        if not directory.shared:
+            notice("Another run is searching the same data and config; searching apart.")
+        if directory.finished:
+            trials = TrialStore(directory.path, data_fingerprint=table.fingerprint).load()
+            notice(f"Reusing the {len(trials)} trials this flow run's search finished.")
+            progress.emit("resumed", trials=len(trials), finished=True)
+            return trials
+        recorded = len(list(directory.path.glob("trial-*.json")))
+        if recorded:
+            notice(f"Resuming from {recorded} trials an earlier run recorded.")
+            progress.emit("resumed", trials=recorded, finished=False)
+        with dask_cluster(config.dask_address, n_workers=config.local_workers()) as address:
+            trials = search_trials(
+                table,
+                plan,
+                learners,
+                config,
+                metric=metric,
+                scheduler_address=address,
+                budget=Budget(deadline),
+                on_result=report,
+                store_directory=str(directory.path),
+                profile=profile,
+                cancel=cancel,
+            )
+        directory.mark_finished(run_id, len(trials))
+        return trials
+
+
+def run_budget(config: TrainConfig, deadline: float | None) -> Budget:
+    """The run's budget: ``deadline`` (epoch seconds, set by a caller that started the clock
+    before the flow did), or the time budget from now."""
+    if config.deterministic:
+        # A deterministic run counts trials; a clock would make its result depend on speed.
+        return Budget(float("inf"))
+    return Budget(deadline) if deadline else Budget.starting_now(config.time_budget)
