@@ -100,7 +100,10 @@ def test_every_malformed_input_stops_with_a_clear_error(tmp_path, credit, capsys
         )
         err = capsys.readouterr().err
         assert code == 1, (name, err)
-        assert err.startswith("error: "), (name, err)
+        # One paragraph, after the stage lines a run prints off a terminal.
+        *stages, last = err.strip().splitlines()
+        assert last.startswith("error: "), (name, err)
+        assert all(line.startswith(("[", "task: ")) for line in stages), (name, err)
         assert "Traceback" not in err
         assert message in err, (name, err)
         # The message names the file, or what in it (a column, a value) is wrong.

@@ -23,6 +23,7 @@ import fcntl
 import hashlib
 import json
 import logging
+import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -49,9 +50,15 @@ COMPLETE_MARKER = "complete.json"
 def checkpoint_directory() -> Path:
     """Where Prefect persists the cached step results: PREFECT_RESULTS_LOCAL_STORAGE_PATH,
     which `configure_environment` sets to ``$TRIALFLOW_HOME/checkpoints`` unless the user did."""
-    from prefect.settings import PREFECT_RESULTS_LOCAL_STORAGE_PATH
+    # Read from the environment, which wins over Prefect's profiles, when it is set there
+    # (always, after configure_environment): importing Prefect's settings costs ~1 s of CPU
+    # on the way to the first trial.
+    path = os.environ.get("PREFECT_RESULTS_LOCAL_STORAGE_PATH")
+    if not path:
+        from prefect.settings import PREFECT_RESULTS_LOCAL_STORAGE_PATH
 
-    return Path(PREFECT_RESULTS_LOCAL_STORAGE_PATH.value()).expanduser()
+        path = PREFECT_RESULTS_LOCAL_STORAGE_PATH.value()
+    return Path(path).expanduser()
 
 
 def config_digest(config) -> str:

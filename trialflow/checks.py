@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -100,35 +100,38 @@ def check_shape(frame: pd.DataFrame, *, target: str, source: str = "") -> None:
 
 
 def check_training_table(
-    frame: pd.DataFrame, *, target: str, task: str, n_folds: int = 5, source: str = ""
+    frame: pd.DataFrame,
+    *,
+    target: str,
+    task: str,
+    n_folds: int = 5,
+    source: str = "",
+    record: bool = True,
 ) -> TableCheck:
     """Checks that must hold before any training; raises DataError naming what failed.
 
     Rows without a target value are left out (and counted). With ``task="auto"`` the task
     is inferred from the remaining target values before the class-count check. Classes with
     fewer rows than ``n_folds`` (each validation fold needs one) are left out and returned.
+
+    The checks are decided in pandas; ``record`` also validates them with Great
+    Expectations, whose results the run records (``record_training_checks``). A run's head
+    start records them after its first trials have started: importing Great Expectations
+    costs 2-3 s of CPU.
     """
     check_shape(frame, target=target, source=source)
-    # Imported under the context's lock: a prewarming thread may be importing it too, and
-    # two threads importing Great Expectations at once can see it half-initialised.
-    _gx_context()
-    import great_expectations.expectations as gxe
-
-    results = validate(
-        frame,
-        [gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(column=target, min_value=1e-12)],
-        asset="training",
-    )
+    n_labelled = int(frame[target].notna().sum())
+    results = [_result(TARGET_CHECK, target, n_labelled > 0, n_labelled / len(frame))]
     _raise_on_failure(results, target=target, n_rows=len(frame), source=source)
     labelled = frame[frame[target].notna()]
     if task == "auto":
         task, reason = infer_task(labelled[target])
     else:
         reason = "given in the configuration"
-    expectations = [gxe.ExpectTableRowCountToBeBetween(min_value=MIN_ROWS)]
+    results.append(_result(ROWS_CHECK, None, len(labelled) >= MIN_ROWS, len(labelled)))
     if task in ("binary", "multiclass"):
-        expectations.append(gxe.ExpectColumnUniqueValueCountToBeBetween(column=target, min_value=2))
-    results += validate(labelled, expectations, asset="labelled")
+        n_classes = labelled[target].nunique()
+        results.append(_result(CLASSES_CHECK, target, n_classes >= 2, n_classes))
     _raise_on_failure(results, target=target, n_rows=len(frame), source=source)
     rare_classes: dict = {}
     if task in ("binary", "multiclass"):
@@ -142,7 +145,48 @@ def check_training_table(
     if task == "regression":
         _check_regression_target(labelled[target], target)
     n_unlabelled = len(frame) - len(labelled) - sum(rare_classes.values())
-    return TableCheck(labelled, task, reason, n_unlabelled, results, rare_classes)
+    check = TableCheck(labelled, task, reason, n_unlabelled, results, rare_classes)
+    if record:
+        recorded = record_training_checks(frame, target=target, task=task, source=source)
+        check = replace(check, results=recorded)
+    return check
+
+
+# The first checks, named as Great Expectations names the expectations that record them.
+TARGET_CHECK = "expect_column_proportion_of_non_null_values_to_be_between"
+ROWS_CHECK = "expect_table_row_count_to_be_between"
+CLASSES_CHECK = "expect_column_unique_value_count_to_be_between"
+
+
+def _result(expectation: str, column: str | None, success: bool, observed) -> CheckResult:
+    return CheckResult(expectation, column, bool(success), _plain(observed))
+
+
+def record_training_checks(
+    frame: pd.DataFrame, *, target: str, task: str, source: str = ""
+) -> list[CheckResult]:
+    """The first checks, validated by Great Expectations on the rows they were decided
+    on; raises DataError if it finds what the pandas checks did not."""
+    # Imported under the context's lock: a prewarming thread may be importing it too, and
+    # two threads importing Great Expectations at once can see it half-initialised.
+    _gx_context()
+    import great_expectations.expectations as gxe
+
+    # The expectations read the target and the row count only, so Great Expectations gets
+    # the target column alone: it hashes and sizes every column of the frame it is given
+    # (half a second on a table of 1,500 columns).
+    targets = frame[[target]]
+    results = validate(
+        targets,
+        [gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(column=target, min_value=1e-12)],
+        asset="training",
+    )
+    expectations = [gxe.ExpectTableRowCountToBeBetween(min_value=MIN_ROWS)]
+    if task in ("binary", "multiclass"):
+        expectations.append(gxe.ExpectColumnUniqueValueCountToBeBetween(column=target, min_value=2))
+    results += validate(targets[targets[target].notna()], expectations, asset="labelled")
+    _raise_on_failure(results, target=target, n_rows=len(frame), source=source)
+    return results
 
 
 def _leave_out_rare_classes(labelled: pd.DataFrame, target: str, n_folds: int):

@@ -71,7 +71,8 @@ class TrainProgress:
     def _print_event(self, event: str, payload: dict) -> None:
         # Without a terminal (CI, logs) one line per stage beats a redrawn bar.
         if event == "stage":
-            stderr.print(f"[{payload['name']}]", highlight=False)
+            # markup=False: rich would read "[load & check]" as a style tag and print nothing.
+            stderr.print(f"[{payload['name']}]", highlight=False, markup=False)
         elif event == "task":
             stderr.print(f"task: {payload['task']} ({payload['reason']})", highlight=False)
         elif event == "resumed":

@@ -21,7 +21,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from trialflow import steps
@@ -43,13 +43,10 @@ _searches: dict[str, RunningSearch] = {}
 _lock = threading.Lock()
 
 
-def run_step(key: str, compute: Callable[..., Any], *args: Any) -> Any:
-    """Run one step now and keep its result for the task that will ask for ``key``."""
-    started, tic = time.time(), time.perf_counter()
-    value = compute(*args)
+def keep(key: str, ahead: Ahead) -> None:
+    """Keep a step's result for the task that will ask for ``key``."""
     with _lock:
-        _results[key] = Ahead(value, started, time.perf_counter() - tic)
-    return value
+        _results[key] = ahead
 
 
 def take(key: str) -> Ahead | None:
@@ -157,35 +154,40 @@ class HeadStart:
 def start(config: TrainConfig, frame_key: str, deadline: float | None) -> HeadStart:
     """Do the flow's steps up to the search now and leave the search running.
 
-    The order is the flow's own (`flows/automl.py`). A failing step raises here, after
-    forgetting what the steps before it left.
+    The order is the flow's own (`flows/automl.py`), except that what only needs Great
+    Expectations (importing it costs 2-3 s of CPU) is done once the search has started:
+    its record of the load's checks and the expectation suite. A failing step raises here,
+    after stopping the search and forgetting what the steps before it left.
     """
+    from trialflow.frames import held
     from trialflow.holdout import split_holdout
     from trialflow.learners import portfolio_for
+    from trialflow.loading import read_training_frame, record_checks
 
     ahead = HeadStart(keys=[], timings={})
+    steps_ahead: dict[str, tuple[str, float, float]] = {}  # name -> key, started, seconds
 
-    def run(name: str, key: str, compute: Callable[..., Any], *args: Any) -> Any:
-        tic = time.perf_counter()
+    def run(name: str, key: str, compute: Callable[..., Any], *args: Any, **kwargs: Any):
+        started, tic = time.time(), time.perf_counter()
+        value = compute(*args, **kwargs)
+        seconds = time.perf_counter() - tic
         ahead.keys.append(key)
-        value = run_step(key, compute, *args)
-        ahead.timings[name] = round(time.perf_counter() - tic, 3)
+        steps_ahead.setdefault(name, (key, started, seconds))
+        ahead.timings[name] = round(ahead.timings.get(name, 0.0) + seconds, 3)
         return value
 
     try:
-        table = run("load", steps.load_key(config, frame_key), steps.load_table, config, frame_key)
+        load = steps.load_key(config, frame_key)
+        given = held(frame_key) if frame_key else None
+        frame = run("load", load, read_training_frame, config.data, given)
+        table = run("load", load, steps.load_table, config, frame_key, frame, record=False)
         # Held out before anything is learned from the rows, the plan included.
         table, _ = split_holdout(table, config.holdout, config.seed)
         plan = run("featurize", steps.plan_key(table, config), steps.plan_columns, table, config)
         metric = config.resolved_metric(table.task)
+        guardrails = steps.validation_key(table, config, metric)
         validation = run(
-            "guardrails",
-            steps.validation_key(table, config, metric),
-            steps.validate,
-            table,
-            plan,
-            config,
-            metric,
+            "guardrails", guardrails, steps.validate, table, plan, config, metric, suite=False
         )
         ahead.search = RunningSearch(
             steps.search_key(table, config, metric),
@@ -197,6 +199,15 @@ def start(config: TrainConfig, frame_key: str, deadline: float | None) -> HeadSt
             deadline=steps.run_budget(config, deadline).deadline,
             profile=validation.profile,
         ).start()
+        # While the first trials run: what needs Great Expectations.
+        run("load", load, record_checks, table, frame)
+        from trialflow.expectation_suite import learn_suite
+
+        suite = run("guardrails", guardrails, learn_suite, table.X, plan)
+        validation = replace(validation, suite=suite)
+        for name, value in (("load", table), ("featurize", plan), ("guardrails", validation)):
+            key, started, _ = steps_ahead[name]
+            keep(key, Ahead(value, started, ahead.timings[name]))
     except BaseException:
         ahead.discard()
         raise

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from trialflow.checks import CheckResult, check_training_table
+from trialflow.checks import CheckResult, check_training_table, record_training_checks
 from trialflow.data import check_column_names, fingerprint, read_table
 from trialflow.errors import ConfigError
 from trialflow.tidy import TidyNote, tidy_features
@@ -45,21 +45,17 @@ def load_training_table(
     target: str,
     task: str,
     cv_folds: int = 5,
+    record: bool = True,
 ) -> TrainingTable:
     """Read the data (unless a frame is given), run the first checks, parse numbers written
-    as text, and split off the target."""
-    if frame is None:
-        if not source:
-            raise ConfigError("No data given: pass a .csv/.parquet path or a DataFrame.")
-        frame = read_table(source)
-    elif not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"Expected a pandas DataFrame as data; got {type(frame).__name__}.")
-    check_column_names(list(frame.columns), source or "the DataFrame")
-    frame = (
-        frame.rename(columns=str) if not all(isinstance(c, str) for c in frame.columns) else frame
-    )
+    as text, and split off the target.
+
+    ``record=False`` leaves the Great Expectations record of the checks for later
+    (`record_checks`): the checks themselves always run.
+    """
+    frame = read_training_frame(source, frame)
     check = check_training_table(
-        frame, target=target, task=task, n_folds=cv_folds, source=source or ""
+        frame, target=target, task=task, n_folds=cv_folds, source=source or "", record=record
     )
     labelled, notes = tidy_features(check.labelled, target=target)
     y = labelled[target].to_numpy()
@@ -77,4 +73,26 @@ def load_training_table(
         checks=check.results,
         notes=notes,
         rare_classes=check.rare_classes,
+    )
+
+
+def read_training_frame(source: str | None, frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The training data as read (a given frame as it is), its column names checked."""
+    if frame is None:
+        if not source:
+            raise ConfigError("No data given: pass a .csv/.parquet path or a DataFrame.")
+        frame = read_table(source)
+    elif not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"Expected a pandas DataFrame as data; got {type(frame).__name__}.")
+    check_column_names(list(frame.columns), source or "the DataFrame")
+    if not all(isinstance(c, str) for c in frame.columns):
+        frame = frame.rename(columns=str)
+    return frame
+
+
+def record_checks(table: TrainingTable, frame: pd.DataFrame) -> None:
+    """Fill in ``table.checks`` with Great Expectations' record of the first checks on the
+    ``frame`` it was loaded from."""
+    table.checks = record_training_checks(
+        frame, target=table.target, task=table.task, source=table.source
     )

@@ -53,18 +53,25 @@ def search_key(table: TrainingTable, config: TrainConfig, metric: str) -> str:
     return step_key("search", table.fingerprint, config_digest(config), metric)
 
 
-def load_table(config: TrainConfig, frame_key: str = "") -> TrainingTable:
-    """Read the data (a path, or a DataFrame held under ``frame_key``) and check it."""
+def load_table(
+    config: TrainConfig, frame_key: str = "", frame=None, *, record: bool = True
+) -> TrainingTable:
+    """Read the data (a path, or a DataFrame held under ``frame_key``) and check it;
+    ``frame`` is the data already read. ``record=False`` leaves Great Expectations' record
+    of the checks for later (`loading.record_checks`)."""
     from trialflow.frames import held
     from trialflow.loading import load_training_table
 
     progress.emit("stage", name="load & check")
+    if frame is None and frame_key:
+        frame = held(frame_key)
     table = load_training_table(
         config.data,
-        held(frame_key) if frame_key else None,
+        frame,
         target=config.target,
         task=config.task,
         cv_folds=config.cv_folds,
+        record=record,
     )
     progress.emit("task", task=table.task, reason=table.task_reason, rows=len(table.X))
     return table
@@ -77,8 +84,11 @@ def plan_columns(table: TrainingTable, config: TrainConfig) -> ColumnPlan:
     return plan_for(table, config, sensitive_exclusions(config))
 
 
-def validate(table: TrainingTable, plan: ColumnPlan, config: TrainConfig, metric: str):
-    """The guardrails, the expectation suite scoring will enforce, and the data profile."""
+def validate(
+    table: TrainingTable, plan: ColumnPlan, config: TrainConfig, metric: str, *, suite: bool = True
+) -> Validation:
+    """The guardrails, the expectation suite scoring will enforce (unless ``suite`` is
+    False: `learn_suite` needs Great Expectations), and the data profile."""
     from trialflow.expectation_suite import learn_suite
     from trialflow.guardrails import training_guardrails
     from trialflow.metalearn.profile import profile_table
@@ -86,7 +96,7 @@ def validate(table: TrainingTable, plan: ColumnPlan, config: TrainConfig, metric
     progress.emit("stage", name="guardrails")
     return Validation(
         guardrails=training_guardrails(table, plan, config, metric),
-        suite=learn_suite(table.X, plan),
+        suite=learn_suite(table.X, plan) if suite else {},
         profile=profile_table(table.X, table.y, table.task, plan.kinds, seed=config.seed),
     )
 
