@@ -9,7 +9,7 @@ import sqlite3
 
 import pytest
 
-from trialflow import frames, head_start, prefect_template
+from trialflow import frames, head_start, store_templates
 from trialflow.config import TrainConfig
 from trialflow.errors import ConfigError
 
@@ -28,36 +28,48 @@ def test_a_held_frame_is_taken_back_by_key_until_its_last_run_releases_it():
         frames.held(key)
 
 
-def test_the_template_is_a_database_the_installed_prefect_knows(tmp_path, monkeypatch):
-    for name in prefect_template.DATABASE_SETTINGS:
+def test_the_prefect_template_is_a_database_the_installed_prefect_knows(tmp_path, monkeypatch):
+    for name in store_templates.PREFECT_DATABASE_SETTINGS:
         monkeypatch.delenv(name, raising=False)
-    revision = prefect_template.template_revision()
-    assert revision in prefect_template.installed_revisions()
+    revision = store_templates.template_revision(store_templates.PREFECT_TEMPLATE)
+    assert revision in store_templates.prefect_revisions()
 
-    assert prefect_template.install(tmp_path / "prefect")
+    assert store_templates.install_prefect(tmp_path / "prefect")
     with sqlite3.connect(tmp_path / "prefect" / "prefect.db") as db:
         assert db.execute("SELECT version_num FROM alembic_version").fetchone() == (revision,)
         # Prefect's block types are registered already, as its first start leaves them.
         assert db.execute("SELECT count(*) FROM block_type").fetchone()[0] > 0
     assert list((tmp_path / "prefect").iterdir()) == [tmp_path / "prefect" / "prefect.db"]
     # A home with a database keeps it.
-    assert not prefect_template.install(tmp_path / "prefect")
+    assert not store_templates.install_prefect(tmp_path / "prefect")
+
+
+def test_the_mlflow_template_opens_as_a_store_with_its_default_experiment_here(tmp_path):
+    import mlflow
+
+    database, artifacts = tmp_path / "mlflow.db", tmp_path / "mlartifacts"
+    assert store_templates.install_mlflow(database, artifacts)
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{database}")
+    (default,) = client.search_experiments()  # MLflow checks the schema is its newest
+    assert default.name == "Default" and default.artifact_location == (artifacts / "0").as_uri()
 
 
 def test_no_template_where_another_database_is_configured_or_unknown(tmp_path, monkeypatch):
     monkeypatch.setenv("PREFECT_API_DATABASE_CONNECTION_URL", "postgresql+asyncpg://db/prefect")
-    assert not prefect_template.install(tmp_path / "a")
+    assert not store_templates.install_prefect(tmp_path / "a")
     monkeypatch.delenv("PREFECT_API_DATABASE_CONNECTION_URL")
-    # A template migrated by a Prefect newer than the installed one is never copied.
+    # A template migrated by a release newer than the installed one is never copied.
     unknown = tmp_path / "template.db"
     with sqlite3.connect(unknown) as db:
         db.execute("CREATE TABLE alembic_version (version_num TEXT)")
         db.execute("INSERT INTO alembic_version VALUES ('ffffffffffff')")
     packed = tmp_path / "template.db.gz"
     packed.write_bytes(gzip.compress(unknown.read_bytes()))
-    monkeypatch.setattr(prefect_template, "TEMPLATE", packed)
-    assert not prefect_template.install(tmp_path / "b")
-    assert not (tmp_path / "b").exists()
+    monkeypatch.setattr(store_templates, "PREFECT_TEMPLATE", packed)
+    monkeypatch.setattr(store_templates, "MLFLOW_TEMPLATE", packed)
+    assert not store_templates.install_prefect(tmp_path / "b")
+    assert not store_templates.install_mlflow(tmp_path / "c" / "mlflow.db", tmp_path / "c")
+    assert not (tmp_path / "b").exists() and not (tmp_path / "c").exists()
 
 
 def test_a_step_run_ahead_is_handed_to_its_task_once():

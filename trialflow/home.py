@@ -18,8 +18,14 @@ def project_home() -> Path:
 
 
 def default_mlflow_uri() -> str:
-    """MLflow tracking and registry on a SQLite file under the project home."""
-    return f"sqlite:///{project_home() / 'mlflow.db'}"
+    """MLflow tracking and registry on a SQLite file under the project home (in a new home,
+    a copy of an empty store already migrated: `store_templates`)."""
+    database = project_home() / "mlflow.db"
+    if not database.exists():
+        from trialflow import store_templates
+
+        store_templates.install_mlflow(database, mlflow_artifact_root())
+    return f"sqlite:///{database}"
 
 
 def mlflow_artifact_root() -> Path:

@@ -31,9 +31,9 @@ def start_in_background() -> None:
             from prefect.server.api.server import SubprocessASGIServer
             from prefect.settings import PREFECT_HOME
 
-            from trialflow import prefect_template
+            from trialflow import store_templates
 
-            prefect_template.install(Path(PREFECT_HOME.value()).expanduser())
+            store_templates.install_prefect(Path(PREFECT_HOME.value()).expanduser())
 
             SubprocessASGIServer().start()
         except BaseException as exc:  # re-raised by wait_until_ready

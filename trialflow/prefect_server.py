@@ -70,9 +70,9 @@ def start(port: int | None = None) -> str:
     if url:
         return url
     configure_environment()
-    from trialflow import prefect_template
+    from trialflow import store_templates
 
-    prefect_template.install(Path(os.environ["PREFECT_HOME"]).expanduser())
+    store_templates.install_prefect(Path(os.environ["PREFECT_HOME"]).expanduser())
     port = port or _free_port(DEFAULT_PORT)
     url = f"http://127.0.0.1:{port}/api"
     log = _log_file().open("ab")
