@@ -7,6 +7,8 @@ every row) are dropped and said so. A user's ``types`` override any column's kin
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -17,6 +19,7 @@ DATE_SHAPE = (
     r"\d[-/:.]\d|\d{8}"
     r"|\b[A-Za-z]{3,9}\.? \d{1,2},? \d{4}\b|\b\d{1,2} [A-Za-z]{3,9}\.?,? \d{4}\b"
 )
+_DATE_SHAPE = re.compile(DATE_SHAPE)
 # Above this many levels, a categorical gets frequency and target encoding instead of
 # categories (HistGradientBoosting bins at most 255 values, LightGBM slows past a few
 # hundred).
@@ -55,6 +58,9 @@ class ColumnPlan:
     related: list[dict] = field(default_factory=list)
     # Deep feature synthesis settings (see featurizers/relational.py).
     dfs: dict = field(default_factory=dict)
+    # What a check before the search left out of a table too wide for it whole:
+    # {check: what was not checked and why}. The guardrails report it.
+    unchecked: dict[str, str] = field(default_factory=dict)
 
     @property
     def input_columns(self) -> list[str]:
@@ -114,11 +120,14 @@ def plan_columns(
             else:
                 plan.kinds[types[column]].append(column)
             continue
-        reason = drop_reason(frame[column])
+        values = frame[column]
+        # Counted once: both questions need it, and it is most of their cost on a wide table.
+        n_distinct = values.nunique(dropna=True)
+        reason = drop_reason(values, n_distinct=n_distinct)
         if reason:
             plan.dropped[column] = reason
         else:
-            plan.kinds[column_kind(frame[column])].append(column)
+            plan.kinds[column_kind(values, n_distinct=n_distinct)].append(column)
     if holidays:
         _set_holidays(plan, holidays, frame)
     return plan
@@ -134,14 +143,16 @@ def _set_holidays(plan: ColumnPlan, holidays: str, frame: pd.DataFrame) -> None:
     plan.holiday_country = holidays.upper()
 
 
-def drop_reason(values: pd.Series) -> str:
-    """Why a column cannot help a model ("" if it can)."""
-    n_distinct = values.nunique(dropna=True)
+def drop_reason(values: pd.Series, *, n_distinct: int | None = None) -> str:
+    """Why a column cannot help a model ("" if it can). ``n_distinct``: its count of
+    distinct values, where the caller has it."""
+    if n_distinct is None:
+        n_distinct = values.nunique(dropna=True)
     if n_distinct == 0:
         return "all values are missing"
-    if n_distinct == 1 and not values.isna().any():
-        return f"a single value ({values.iloc[0]!r}) in every row"
     n = int(values.notna().sum())
+    if n_distinct == 1 and n == len(values):
+        return f"a single value ({values.iloc[0]!r}) in every row"
     if n >= ID_MIN_ROWS and n_distinct == n and _identifier_shaped(values):
         return "an identifier: a different value in every row"
     return ""
@@ -159,7 +170,7 @@ def _identifier_shaped(values: pd.Series) -> bool:
     return not _looks_like_dates(values) and not _looks_like_text(values)
 
 
-def column_kind(values: pd.Series) -> str:
+def column_kind(values: pd.Series, *, n_distinct: int | None = None) -> str:
     if pd.api.types.is_bool_dtype(values):
         return "boolean"
     if pd.api.types.is_numeric_dtype(values):
@@ -170,31 +181,52 @@ def column_kind(values: pd.Series) -> str:
         return "boolean"
     if _looks_like_text(values):
         return "text"
-    if values.nunique(dropna=True) > HIGH_CARDINALITY:
+    if (values.nunique(dropna=True) if n_distinct is None else n_distinct) > HIGH_CARDINALITY:
         return "high_cardinality"
     return "categorical"
 
 
 def _looks_like_booleans(values: pd.Series) -> bool:
-    words = set(values.dropna().astype(str).str.strip().str.lower().unique())
+    # The distinct values first, then their words: a column has far fewer values than rows.
+    words = {str(v).strip().lower() for v in values.unique() if not pd.isna(v)}
     return len(words) == 2 and bool(words & TRUE_WORDS) and bool(words & FALSE_WORDS)
 
 
 def _looks_like_text(values: pd.Series) -> bool:
-    sample = values.dropna().astype(str).head(TEXT_SAMPLE)
-    if sample.empty:
+    texts = _sample_texts(values, TEXT_SAMPLE)
+    n = sum(texts.values())
+    if not n:
         return False
-    words = sample.str.split().str.len().mean()
-    distinct = sample.nunique() >= TEXT_MIN_DISTINCT_SHARE * len(sample)
+    words = sum(len(text.split()) * count for text, count in texts.items()) / n
+    distinct = len(texts) >= TEXT_MIN_DISTINCT_SHARE * n
     return bool(words >= TEXT_MIN_WORDS and distinct)
 
 
 def _looks_like_dates(values: pd.Series) -> bool:
-    sample = values.dropna().astype(str).head(DATE_SAMPLE)
+    texts = _sample_texts(values, DATE_SAMPLE)
+    n = sum(texts.values())
     # Short codes ("1", "A3") parse as dates surprisingly often; real dates have separators
     # ("2024-01-05", "05/01/2024") or a month's name ("Jan 5 2024", "5 January 2024").
-    shaped = sample.str.len().ge(6) & sample.str.contains(DATE_SHAPE, regex=True)
-    if sample.empty or shaped.mean() < DATE_PARSE_SHARE:
+    shaped = sum(c for t, c in texts.items() if len(t) >= 6 and _DATE_SHAPE.search(t))
+    if not n or shaped / n < DATE_PARSE_SHARE:
         return False
-    parsed = pd.to_datetime(sample, errors="coerce", format="mixed", utc=True)
-    return bool(parsed.notna().mean() >= DATE_PARSE_SHARE)
+    parsed = pd.to_datetime(pd.Series(list(texts)), errors="coerce", format="mixed", utc=True)
+    dates = sum(count for count, ok in zip(texts.values(), parsed.notna(), strict=True) if ok)
+    return dates / n >= DATE_PARSE_SHARE
+
+
+def _sample_texts(values: pd.Series, n: int) -> Counter:
+    """The first ``n`` present values as text, each distinct text with its count: the
+    checks above look at each distinct text once (a category label recurs hundreds of times
+    in a sample), and there is one such sample per text column of a wide table."""
+    return Counter(_first_present(values, n).astype(str).tolist())
+
+
+def _first_present(values: pd.Series, n: int) -> pd.Series:
+    """``values.dropna().head(n)``, reading only as far into the column as that needs."""
+    window = n
+    while True:
+        present = values.iloc[:window].dropna()
+        if len(present) >= n or window >= len(values):
+            return present.head(n)
+        window *= 4

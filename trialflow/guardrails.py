@@ -36,7 +36,7 @@ def training_guardrails(table, plan: ColumnPlan, config, metric: str) -> list[Gu
         _class_balance(table, metric),
         _rare_classes(table),
         _unlabelled(table),
-        _missing_values(table.X[inputs], plan),
+        _missing_values(table.X, inputs),
         _dropped(plan, "constant columns", ("a single value", "all values are missing")),
         _dropped(plan, "ID-like columns", ("an identifier",)),
         _high_cardinality(plan),
@@ -111,8 +111,9 @@ def _unlabelled(table) -> Guardrail | None:
     )
 
 
-def _missing_values(X: pd.DataFrame, plan: ColumnPlan) -> Guardrail:
-    shares = X.isna().mean()
+def _missing_values(X: pd.DataFrame, inputs: list[str]) -> Guardrail:
+    # Over the whole frame, then the inputs: selecting the inputs first copies the table.
+    shares = X.isna().mean()[inputs]
     shares = shares[shares > 0].sort_values(ascending=False)
     if shares.empty:
         return Guardrail("missing values", PASSED, "no missing values in the model's inputs")
@@ -189,18 +190,27 @@ def _dates(table, plan: ColumnPlan) -> Guardrail:
 
 def _leakage(plan: ColumnPlan, *, n_checked: int) -> Guardrail:
     leaks = {c: why for c, why in plan.dropped.items() if why.startswith("target leakage")}
-    if not leaks:
+    cut = plan.unchecked.get("target leakage", "")
+    if not leaks and not cut:
         return Guardrail(
             "target leakage", PASSED, f"no single column of {n_checked} predicts the target alone"
         )
     found = "; ".join(f"{c!r}: {why.removeprefix('target leakage: ')}" for c, why in leaks.items())
-    return Guardrail(
-        "target leakage",
-        ALERT,
-        found,
+    if not leaks:
+        found = "no single column checked predicts the target alone"
+    action = (
         "excluded from the model; if the column is known at prediction time, keep it by "
-        "setting its type in a plan file (trialflow features --output)",
+        "setting its type in a plan file (trialflow features --output)"
+        if leaks
+        else "none needed for the columns checked"
     )
+    if cut:
+        found += f"; {cut}"
+        action += (
+            "; to have every column checked, set the columns the model need not see to "
+            "drop in a plan file"
+        )
+    return Guardrail("target leakage", ALERT, found, action)
 
 
 def _split(table, config) -> Guardrail:

@@ -179,13 +179,13 @@ def read_plan_file(path: str | Path) -> PlanEdits:
 def plan_for(table, config, exclude: dict[str, str]) -> ColumnPlan:
     """The column plan of a run: detected, then the user's plan file and options on top."""
     from trialflow.featurizers import plan_columns
-    from trialflow.leakage import find_leaks
+    from trialflow.leakage import scan_leaks
 
     edits = read_plan_file(config.featurization) if config.featurization else PlanEdits()
     # A column the user typed in the plan is kept even if it looks like leakage.
-    candidates = table.X.drop(columns=[*exclude, *edits.types], errors="ignore")
-    leaks = find_leaks(candidates, table.y, table.task, seed=config.seed)
-    exclude = {**exclude, **{leak.column: leak.reason for leak in leaks}}
+    candidates = [c for c in table.X.columns if c not in exclude and c not in edits.types]
+    scan = scan_leaks(table.X, table.y, table.task, seed=config.seed, columns=candidates)
+    exclude = {**exclude, **{leak.column: leak.reason for leak in scan.leaks}}
     plan = plan_columns(
         table.X,
         target=table.target,
@@ -193,6 +193,7 @@ def plan_for(table, config, exclude: dict[str, str]) -> ColumnPlan:
         types=edits.types,
         holidays=config.holidays or edits.holidays,
     )
+    plan.unchecked |= scan.unchecked
     return edits.apply(plan)
 
 

@@ -52,6 +52,13 @@ def tidy_features(frame: pd.DataFrame, *, target: str) -> tuple[pd.DataFrame, li
     worth a look. The target is left as it is: its type decides the task."""
     notes: list[TidyNote] = []
     changed: dict[str, pd.Series] = {}
+    texts = [
+        c
+        for c in frame.columns
+        if c != target
+        and (pd.api.types.is_object_dtype(frame[c]) or pd.api.types.is_string_dtype(frame[c]))
+    ]
+    parsed_texts = _parse_columns(frame, texts)
     for column in frame.columns:
         if column == target:
             continue
@@ -63,12 +70,12 @@ def tidy_features(frame: pd.DataFrame, *, target: str) -> tuple[pd.DataFrame, li
                     TidyNote(column, "infinite values", f"{n_inf} infinite values read as missing")
                 )
             continue
-        if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
+        if column not in parsed_texts:
             continue
         present = values.dropna()
         if present.empty:
             continue
-        parsed = parse_numbers(values)
+        parsed = parsed_texts[column]
         share = float(parsed.notna().sum()) / len(present)
         if share >= NUMERIC_SHARE:
             changed[column] = parsed
@@ -93,6 +100,34 @@ def tidy_features(frame: pd.DataFrame, *, target: str) -> tuple[pd.DataFrame, li
     if changed:
         frame = frame.assign(**changed)
     return frame, notes
+
+
+def _parse_columns(frame: pd.DataFrame, columns: list[str]) -> dict[str, pd.Series]:
+    """``parse_numbers`` of each column, each distinct string parsed once and every
+    column's in one call: a column of category labels holds a handful of strings among
+    thousands of rows, and parsing every row of each such column, a call per column, was
+    most of loading a wide table."""
+    parsed: dict[str, pd.Series] = {}
+    distinct: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for column in columns:
+        values = frame[column]
+        # Only strings: other objects that compare equal can differ as text (1 and 1.0).
+        if pd.api.types.infer_dtype(values, skipna=True) == "string":
+            codes, levels = pd.factorize(values, use_na_sentinel=True)
+            distinct[column] = codes, np.asarray(levels, dtype=object)
+        else:
+            parsed[column] = parse_numbers(values)
+    if not distinct:
+        return parsed
+    levels = np.concatenate([own for _, own in distinct.values()])
+    numbers = parse_numbers(pd.Series(levels, dtype=object)).to_numpy()
+    start = 0
+    for column, (codes, own) in distinct.items():
+        # One slot past the column's levels holds NaN for its missing values (code -1).
+        lookup = np.append(numbers[start : start + len(own)], np.nan)
+        start += len(own)
+        parsed[column] = pd.Series(lookup[codes], index=frame.index, name=column, dtype=np.float64)
+    return parsed
 
 
 def _parsed_detail(values: pd.Series, parsed: pd.Series) -> str:
