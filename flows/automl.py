@@ -144,6 +144,7 @@ def automl(config: TrainConfig, frame_key: str = "", deadline: float | None = No
             metric=metric,
             features=features,
             report_path=report_path,
+            importance_method=importance.method,
         )
 
     return TrainResult(

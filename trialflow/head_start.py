@@ -180,9 +180,10 @@ def start(config: TrainConfig, frame_key: str, deadline: float | None) -> HeadSt
         load = steps.load_key(config, frame_key)
         given = held(frame_key) if frame_key else None
         frame = run("load", load, read_training_frame, config.data, given)
-        table = run("load", load, steps.load_table, config, frame_key, frame, record=False)
-        # Held out before anything is learned from the rows, the plan included.
-        table, _ = split_holdout(table, config.holdout, config.seed)
+        loaded = run("load", load, steps.load_table, config, frame_key, frame, record=False)
+        # Held out before anything is learned from the rows, the plan included. The flow
+        # takes the loaded table and holds out the same rows itself.
+        table, _ = split_holdout(loaded, config.holdout, config.seed)
         plan = run("featurize", steps.plan_key(table, config), steps.plan_columns, table, config)
         metric = config.resolved_metric(table.task)
         guardrails = steps.validation_key(table, config, metric)
@@ -200,12 +201,12 @@ def start(config: TrainConfig, frame_key: str, deadline: float | None) -> HeadSt
             profile=validation.profile,
         ).start()
         # While the first trials run: what needs Great Expectations.
-        run("load", load, record_checks, table, frame)
+        run("record_checks", load, record_checks, loaded, frame)
         from trialflow.expectation_suite import learn_suite
 
-        suite = run("guardrails", guardrails, learn_suite, table.X, plan)
+        suite = run("learn_suite", guardrails, learn_suite, table.X, plan)
         validation = replace(validation, suite=suite)
-        for name, value in (("load", table), ("featurize", plan), ("guardrails", validation)):
+        for name, value in (("load", loaded), ("featurize", plan), ("guardrails", validation)):
             key, started, _ = steps_ahead[name]
             keep(key, Ahead(value, started, ahead.timings[name]))
     except BaseException:
