@@ -24,6 +24,7 @@ def publish(
     metric: str,
     features: pd.DataFrame | None = None,
     report_path: Path | None = None,
+    importance_method: str = "",
 ) -> None:
     shown = leaderboard.drop(columns=["error"]).head(50)
     create_table_artifact(
@@ -34,7 +35,9 @@ def publish(
     create_table_artifact(
         key="feature-importance",
         table=table_records(importance),
-        description=f"Permutation importance of raw columns ({metric} lost when shuffled).",
+        # How it was computed depends on the model (see trialflow.explain).
+        description="Importance of each raw input column. "
+        + (importance_method or "How it was computed is in the run's report."),
     )
     if features is not None and len(features):
         create_table_artifact(

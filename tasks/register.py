@@ -66,6 +66,8 @@ def register(
         "seed": str(config.seed),
         "trials": str(len(trials or [])),
         "prefect.flow_run_id": str(flow_run.get_id() or ""),
+        # What feature_importance.csv holds depends on the model.
+        "importance.method": importance.method,
         **lineage_tags(table.X),
     }
     registered = register_model(

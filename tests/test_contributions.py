@@ -139,22 +139,3 @@ def test_a_single_lightgbm_pipeline_explains_itself_exactly():
     top = pipeline.explain(table.X.head(10), top=2)
     assert top.attrs["explained"] == "LightGBM raw margin"
     assert {"column_1", "contribution_2", "expected_value"} <= set(top.columns)
-
-
-def test_engineered_permutation_importance_names_the_models_inputs():
-    from trialflow.explain import engineered_permutation_importance
-
-    pipeline, table = _fitted("modeldata/credit_data", "Status", "random_forest")
-    frame = engineered_permutation_importance(
-        pipeline,
-        table.X,
-        table.y,
-        metric="roc_auc",
-        classes=table.classes,
-        seed=0,
-        max_rows=400,
-        n_repeats=2,
-    )
-    inputs = list(pipeline.named_steps["features"].transform(table.X.head(2)).columns)
-    assert sorted(frame["feature"]) == sorted(inputs)
-    assert frame["importance"].iloc[0] > 0 and frame["importance"].is_monotonic_decreasing

@@ -104,10 +104,15 @@ def top_contributions(contributions: pd.DataFrame, k: int = 5) -> pd.DataFrame:
     return pd.DataFrame(out, index=contributions.index)
 
 
-def _to_raw_columns(engineered: pd.DataFrame, featurizer) -> pd.DataFrame:
+def feature_sources(featurizer) -> dict[str, list[str]]:
+    """Each engineered feature of a fitted TableFeaturizer and the raw columns it came from."""
     from trialflow.plan_file import describe_features
 
-    sources = {row["name"]: row["sources"] for row in describe_features(featurizer)}
+    return {row["name"]: row["sources"] for row in describe_features(featurizer)}
+
+
+def _to_raw_columns(engineered: pd.DataFrame, featurizer) -> pd.DataFrame:
+    sources = feature_sources(featurizer)
     columns: dict[str, np.ndarray] = {}
     for feature in engineered.columns:
         origin = sources.get(feature) or [feature]
@@ -125,7 +130,7 @@ def _lightgbm_pipeline(model):
             raise ConfigError(
                 "Per-row contributions are exact for a single LightGBM model; this model is an "
                 f"ensemble of {len(model.members_)}. Train with --learner restricted, or use "
-                "the permutation importance registered with the run."
+                "the global importance registered with the run (feature_importance.csv)."
             )
         pipeline = model.members_[0]
     estimator = pipeline.named_steps.get("model") if hasattr(pipeline, "named_steps") else None
@@ -134,6 +139,7 @@ def _lightgbm_pipeline(model):
     if booster is None:
         raise ConfigError(
             "Per-row contributions need a LightGBM model; this model's learner is "
-            f"{type(estimator).__name__}. The run's permutation importance explains it globally."
+            f"{type(estimator).__name__}. The run's global importance (feature_importance.csv) "
+            "explains it."
         )
     return pipeline, booster

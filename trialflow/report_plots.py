@@ -11,8 +11,6 @@ import io
 import numpy as np
 import pandas as pd
 
-# Bars shown in an importance chart; the full table is in the report beside it.
-TOP_BARS = 20
 WIDTH = 7.5
 
 
@@ -49,23 +47,6 @@ def search_progress(trials: pd.DataFrame, metric: str, greater_is_better: bool) 
     direction = "" if greater_is_better else " (lower is better)"
     axes.set_ylabel(f"cross-validated {metric}{direction}")
     axes.grid(alpha=0.3)
-    return _png(figure)
-
-
-def importance_bars(importance: pd.DataFrame, name: str, value: str, xlabel: str) -> bytes:
-    """Horizontal bars of the largest ``value``s, largest on top."""
-    shown = importance.dropna(subset=[value]).head(TOP_BARS).iloc[::-1]
-    figure, axes = _figure(0.6 + 0.28 * max(len(shown), 1))
-    errors = shown.get(f"{value}_std")
-    axes.barh(
-        [str(v) for v in shown[name]],
-        shown[value],
-        xerr=None if errors is None else errors.fillna(0.0),
-        color="#4c72b0",
-    )
-    axes.set_xlabel(xlabel)
-    axes.tick_params(axis="y", labelsize=8)
-    axes.grid(axis="x", alpha=0.3)
     return _png(figure)
 
 
@@ -106,18 +87,4 @@ def tradeoff(points: pd.DataFrame, fairness: str, accuracy: str = "accuracy") ->
     axes.set_xlabel(fairness.replace("_", " ") + " (lower is fairer)")
     axes.set_ylabel(accuracy.replace("_", " "))
     axes.grid(alpha=0.3)
-    return _png(figure)
-
-
-def weights(members: pd.DataFrame) -> bytes:
-    """The ensemble's members and their weights."""
-    figure, axes = _figure(0.8 + 0.35 * len(members))
-    shown = members.iloc[::-1]
-    axes.barh(
-        [f"{m} ({learner})" for m, learner in zip(shown["member"], shown["learner"], strict=True)],
-        shown["weight"],
-        color="#55a868",
-    )
-    axes.set_xlabel("weight")
-    axes.tick_params(axis="y", labelsize=8)
     return _png(figure)
