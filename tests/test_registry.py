@@ -123,3 +123,170 @@ def test_two_trainings_registering_at_once_both_land(store, tmp_path):
     for version in versions:
         loaded, info = load_model(f"shared/{version}", configured_uri=store)
         assert len(loaded.predict(X.head())) == 5
+
+
+def test_registering_a_checked_model_serialises_it_once_and_logs_everything(store, monkeypatch):
+    import mlflow
+    import skops.io
+
+    from trialflow.registry import trusted_types
+
+    pipeline, X = fitted()
+    calls = []
+    dumps = skops.io.dumps
+    monkeypatch.setattr(skops.io, "dumps", lambda obj: calls.append(obj) or dumps(obj))
+    types = trusted_types(pipeline)
+    registered = register_model(
+        pipeline,
+        name="once",
+        configured_uri=store,
+        sample=X.head(),
+        params={"seed": 3, "learner": "lightgbm"},
+        metrics={"cv_roc_auc": 0.9, "trials": 4.0},
+        tags={"data.fingerprint": "abc"},
+        tables={"leaderboard.csv": X.head(3)},
+        documents={"expectations.json": {"expectations": [1, 2]}},
+        texts={"report.html": "<p>report</p>"},
+        trusted=types,
+    )
+    assert len(calls) == 1
+    loaded, _ = load_model("once", configured_uri=store)
+    assert (loaded.predict_proba(X) == pipeline.predict_proba(X)).all()
+    client = mlflow.MlflowClient(tracking_uri=store)
+    run = client.get_run(registered.run_id)
+    assert run.data.params == {"seed": "3", "learner": "lightgbm"}
+    assert run.data.metrics == {"cv_roc_auc": 0.9, "trials": 4.0}
+    assert run.data.tags["data.fingerprint"] == "abc"
+    artifacts = f"runs:/{registered.run_id}"
+    assert mlflow.artifacts.load_dict(f"{artifacts}/expectations.json") == {"expectations": [1, 2]}
+    assert mlflow.artifacts.load_text(f"{artifacts}/report.html") == "<p>report</p>"
+    assert mlflow.artifacts.load_text(f"{artifacts}/leaderboard.csv") == X.head(3).to_csv(
+        index=False
+    )
+
+
+def test_the_model_folder_is_the_one_mlflow_sklearn_writes(tmp_path):
+    """Registration writes MLflow's scikit-learn model folder around skops bytes made
+    earlier; it must stay what mlflow.sklearn.save_model writes, file for file."""
+    import mlflow
+    import skops.io
+    import yaml
+    from mlflow.models import Model, infer_signature
+
+    from trialflow.registry import _requirements, _SkopsBytes, trusted_types
+
+    pipeline, X = fitted()
+    types = trusted_types(pipeline)
+    signature = infer_signature(X.head(), pipeline.predict(X.head()))
+    options = dict(
+        signature=signature,
+        pip_requirements=_requirements(),
+        skops_trusted_types=types,
+        serialization_format="skops",
+    )
+    mlflow.sklearn.save_model(pipeline, str(tmp_path / "mlflow"), **options)
+    _SkopsBytes(skops.io.dumps(pipeline)).save_model(str(tmp_path / "ours"), Model(), **options)
+    theirs, ours = tmp_path / "mlflow", tmp_path / "ours"
+    assert sorted(p.name for p in ours.iterdir()) == sorted(p.name for p in theirs.iterdir())
+    for name in ("requirements.txt", "conda.yaml", "python_env.yaml"):
+        assert (ours / name).read_text() == (theirs / name).read_text(), name
+
+    def described(folder):
+        document = yaml.safe_load((folder / "MLmodel").read_text())
+        # When and which save: these differ between any two saves.
+        for key in ("utc_time_created", "model_uuid", "model_size_bytes"):
+            document.pop(key, None)
+        return document
+
+    assert described(ours) == described(theirs)
+    loaded = mlflow.sklearn.load_model(str(ours))
+    assert (loaded.predict_proba(X) == pipeline.predict_proba(X)).all()
+
+
+def test_the_store_read_directly_answers_as_mlflow(store, monkeypatch):
+    """Scoring reads versions, aliases and files straight from the SQLite store; MLflow's
+    own client, asked the same, names the same version and loads the same model."""
+    from trialflow import registry
+
+    _, X = fitted()
+    versions = [_register_fitted(store, "direct", seed=s).version for s in range(3)]
+    client = registry.store_client(store)
+    client.set_registered_model_alias("direct", "champion", versions[0])
+    client.delete_model_version("direct", versions[2])  # the latest is now the second
+    refs = ["direct", "direct@champion", f"direct/{versions[0]}", f"direct/{versions[1]}"]
+
+    def no_mlflow(uri):
+        raise AssertionError("read through MLflow")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(registry, "_use_store", no_mlflow)
+        direct = {
+            ref: (resolve_model(ref, configured_uri=store), *load_model(ref, configured_uri=store))
+            for ref in refs
+        }
+    assert direct["direct"][0] == ("direct", versions[1])
+    monkeypatch.setattr(registry, "_stored_version", lambda uri, match: None)
+    for ref in refs:
+        resolved, model, info = direct[ref]
+        assert resolve_model(ref, configured_uri=store) == resolved
+        through_mlflow, mlflow_info = load_model(ref, configured_uri=store)
+        assert info == mlflow_info
+        assert (model.predict_proba(X) == through_mlflow.predict_proba(X)).all()
+    # What the store does not hold is MLflow's to word, as before.
+    with pytest.raises(ModelNotFoundError, match=f"has no version {versions[2]}"):
+        resolve_model(f"direct/{versions[2]}", configured_uri=store)
+
+
+def test_expectations_read_directly_are_mlflows(store, monkeypatch):
+    from trialflow import registry
+
+    pipeline, X = fitted()
+    suite = {"expectations": [{"type": "expect_column_to_exist", "kwargs": {"column": "x1"}}]}
+    registered = register_model(
+        pipeline,
+        name="with-suite",
+        configured_uri=store,
+        sample=X.head(),
+        params={},
+        metrics={},
+        tags={},
+        tables={},
+        documents={registry.EXPECTATIONS_FILE: suite},
+    )
+    assert registry._run_artifact(store, registered.run_id, registry.EXPECTATIONS_FILE)
+    assert registry.load_expectations(registered) == suite
+    monkeypatch.setattr(registry, "_run_artifact", lambda uri, run_id, filename: None)
+    assert registry.load_expectations(registered) == suite
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        ({"skops_trusted_types": ["builtins.eval"]}, "builtins.eval"),
+        ({"serialization_format": "cloudpickle"}, "not skops"),
+    ],
+    ids=["widened-types", "pickle"],
+)
+def test_an_altered_model_file_is_refused_read_directly_or_through_mlflow(
+    store, monkeypatch, change, refusal
+):
+    import yaml
+
+    from trialflow import registry
+    from trialflow.errors import ConfigError
+
+    name = f"altered-{next(iter(change))}"
+    _register_fitted(store, name)
+    stored = registry._stored_version(store, registry._parse_ref(name))
+    description_file = stored.model_dir / "MLmodel"
+    description = yaml.safe_load(description_file.read_text())
+    flavor = description["flavors"]["sklearn"]
+    for key, value in change.items():
+        flavor[key] = flavor.get(key, []) + value if isinstance(value, list) else value
+    description_file.write_text(yaml.safe_dump(description))
+
+    with pytest.raises(ConfigError, match=refusal):
+        load_model(name, configured_uri=store)
+    monkeypatch.setattr(registry, "_stored_version", lambda uri, match: None)
+    with pytest.raises(ConfigError, match=refusal):
+        load_model(name, configured_uri=store)

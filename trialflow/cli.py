@@ -359,12 +359,21 @@ def _run_retrain(args: argparse.Namespace) -> int:
 
 
 def _run_score_batch(args: argparse.Namespace) -> int:
+    from trialflow import prefect_api
     from trialflow.api import score_file
     from trialflow.scoring import check_output_path
 
     check_output_path(args.output)
+    # Prefect's API starts first (seconds, mostly in a process of its own); importing
+    # Prefect to quiet its console and what loading and checking the model need
+    # (scikit-learn, skops: ~2 s) then happen while it starts, not before or after.
+    prefect_api.start_in_background()
     if not args.verbose:
         _silence_prefect_console()
+    import skops.io  # noqa: F401
+
+    import trialflow.batch_scoring  # noqa: F401
+
     counts = score_file(
         args.model,
         args.data,

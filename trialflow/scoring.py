@@ -7,11 +7,14 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from trialflow.batch_checks import BatchFinding, check_batch
 from trialflow.errors import ConfigError
+
+if TYPE_CHECKING:
+    from trialflow.batch_checks import BatchFinding
 
 OUTPUT_SUFFIXES = (".csv", ".parquet")
 
@@ -62,6 +65,10 @@ def score_batch(
         frame = frame.reset_index(drop=True)
         rows = pd.RangeIndex(1, len(frame) + 1)
         return ScoredBatch(score_frame(pipeline, frame, rows=rows), frame.iloc[:0], validated=False)
+    # Deferred: the checks import scikit-learn (through the featurizers), which the CLI's
+    # output-path check, made before Prefect's API starts, should not wait for.
+    from trialflow.batch_checks import check_batch
+
     check = check_batch(frame, suite, source=source, strict=strict, impute_missing=impute_missing)
     predictions = score_frame(pipeline, check.scorable, rows=check.scorable.index + 1)
     return ScoredBatch(predictions, check.quarantined, check.findings)
