@@ -50,8 +50,10 @@ def train(
         # The steps up to the search run now and the search starts on Dask; Prefect's API
         # starts meanwhile, and the flow takes their results over (`head_start`). A bad
         # table fails here, in seconds.
-        ahead = head_start.start(config, frame_key, deadline=started + config.time_budget)
-        search_started = time.time() - started
+        deadline = started + config.time_budget
+        ahead = head_start.start(config, frame_key, deadline)
+        # Started only now: importing Prefect beside the search's first submissions (one
+        # interpreter lock) delayed the first trial by ~0.6 s on 2 cores.
         _start_prefect()
         _start_prewarm(config)
         from trialflow import prefect_api
@@ -62,7 +64,7 @@ def train(
         # the first trials need more.
         from trialflow.flows.automl import automl
 
-        result = automl(config=config, frame_key=frame_key, deadline=started + config.time_budget)
+        result = automl(config=config, frame_key=frame_key, deadline=deadline)
     finally:
         if ahead is not None:
             ahead.discard()  # a search the flow never took over is stopped
@@ -71,7 +73,6 @@ def train(
         if frame_key:
             frames.release(frame_key)
     result.timings.update(ahead.timings)
-    result.timings["search_started"] = round(search_started, 3)
     result.timings["prefect_ready"] = round(prefect_ready, 3)
     if cluster.last_start_seconds is not None and not config.dask_address:
         result.timings["dask_start"] = cluster.last_start_seconds
