@@ -35,7 +35,16 @@ from benchmarks.suite import load_suite, split
 MODES = ("cold", "warm", "server")
 MODE_LABELS = {"cold": "cold home", "warm": "warm home", "server": "running server"}
 # Stages after the search, in the order the flow runs them (TrainResult.timings' names).
-AFTER_SEARCH = ("ensemble", "fairness", "refit", "package", "explain", "report", "register")
+AFTER_SEARCH = (
+    "ensemble",
+    "fairness",
+    "refit",
+    "package",
+    "explain",
+    "report",
+    "register",
+    "flow_end",
+)
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "overhead"
 
 

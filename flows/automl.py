@@ -147,6 +147,7 @@ def automl(config: TrainConfig, frame_key: str = "", deadline: float | None = No
             importance_method=importance.method,
         )
 
+    timings["flow_body_ended"] = round(time.time() - started, 3)
     return TrainResult(
         pipeline=pipeline,
         leaderboard=board,

@@ -104,11 +104,14 @@ def _flow_run(flow_run_id: str):
     import uuid
 
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(uuid.UUID(flow_run_id))
-        logs = client.read_logs()
-    return run, [log.message for log in logs if log.flow_run_id == run.id]
+        logs = client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])), limit=200
+        )
+    return run, [log.message for log in logs]
 
 
 @pytest.mark.integration

@@ -65,6 +65,10 @@ def train(
         from trialflow.flows.automl import automl
 
         result = automl(config=config, frame_key=frame_key, deadline=deadline)
+        # Prefect's end of the flow run (final state, logs and events sent) after its body.
+        result.timings["flow_end"] = round(
+            time.time() - started - result.timings.pop("flow_body_ended"), 3
+        )
     finally:
         if ahead is not None:
             ahead.discard()  # a search the flow never took over is stopped
