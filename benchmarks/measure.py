@@ -47,6 +47,10 @@ def run_measured(
     peak = 0
     timed_out = False
     tree_cpu = 0.0
+    # The last CPU time read of every process seen in the tree: processes that their own
+    # parent reaps without passing the usage up (workers forked by a forkserver) are missing
+    # from wait4's figure, and would count as other processes' CPU.
+    seen_cpu: dict[int, float] = {}
     timeline: list[tuple[float, float]] = []
     with open(log_path, "wb") as log:
         busy_before = _busy_cpu_seconds()
@@ -63,6 +67,7 @@ def run_measured(
             while True:
                 timeline.append((time.time(), _busy_cpu_seconds()))
                 peak = max(peak, _tree_rss(process.pid, seen))
+                _read_cpu(seen, seen_cpu)
                 if time.perf_counter() - clock > timeout and not timed_out:
                     timed_out = True
                     _kill(process.pid, seen)
@@ -82,6 +87,7 @@ def run_measured(
     # Workers or servers a system left behind would steal the next system's cores.
     _kill(process.pid, seen)
     capacity = seconds * (psutil.cpu_count() or 1)
+    tree_cpu = max(tree_cpu, sum(seen_cpu.values()))
     background = max(0.0, busy - tree_cpu) / capacity if capacity else 0.0
     return Measurement(
         started_at, seconds, peak, process.returncode, timed_out, tree_cpu, background, timeline
@@ -92,6 +98,15 @@ def _busy_cpu_seconds() -> float:
     # Linux counts guest time inside user and nice already; steal is the hypervisor's.
     times = psutil.cpu_times()
     return sum(getattr(times, f, 0.0) for f in ("user", "nice", "system", "irq", "softirq"))
+
+
+def _read_cpu(seen: dict[int, psutil.Process], cpu: dict[int, float]) -> None:
+    for pid, process in list(seen.items()):
+        try:
+            times = process.cpu_times()
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue  # gone: its last reading stays
+        cpu[pid] = times.user + times.system
 
 
 def _tree_rss(pid: int, seen: dict[int, psutil.Process]) -> int:
