@@ -120,10 +120,12 @@ def _start_prewarm(config: TrainConfig) -> None:
 
 
 def _prewarm(config: TrainConfig) -> None:
-    from trialflow import checks, registry
+    from trialflow import checks, prefect_api, registry
 
     try:
         checks._gx_context()
+        # MLflow's SQLAlchemy mappers must not be configured while Prefect's are importing.
+        prefect_api.wait_until_server_imported()
         registry.prewarm(config.mlflow_tracking_uri)
         # Registration checks the model with skops (import ~1.5 s warm, far more cold).
         # The report draws its charts at the end of the run; the import is ~1 s.

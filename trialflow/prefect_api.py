@@ -11,6 +11,11 @@ from pathlib import Path
 
 _started: threading.Thread | None = None
 _error: list[BaseException] = []
+# Set once the start thread has imported Prefect's server (or given up). Its ORM models are
+# SQLAlchemy mappers: MLflow configuring its own mappers in another thread while they are
+# half-imported fails every later MLflow call in the process ("One or more mappers failed to
+# initialize ... 'WorkQueue'"), so MLflow waits for this.
+_server_imported = threading.Event()
 
 
 def uses_ephemeral_api() -> bool:
@@ -28,7 +33,10 @@ def start_in_background() -> None:
 
     def start() -> None:
         try:
-            from prefect.server.api.server import SubprocessASGIServer
+            try:
+                from prefect.server.api.server import SubprocessASGIServer
+            finally:
+                _server_imported.set()
             from prefect.settings import PREFECT_HOME
 
             from trialflow import store_templates
@@ -41,6 +49,12 @@ def start_in_background() -> None:
 
     _started = threading.Thread(target=start, name="trialflow-prefect-start", daemon=True)
     _started.start()
+
+
+def wait_until_server_imported(timeout: float = 120.0) -> None:
+    """Block until a background start has imported Prefect's server (at once if none)."""
+    if _started is not None:
+        _server_imported.wait(timeout)
 
 
 def wait_until_ready() -> None:
