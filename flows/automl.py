@@ -42,7 +42,9 @@ def automl(config: TrainConfig, frame_key: str = "", deadline: float | None = No
     """
     budget = run_budget(config, deadline)
     started = deadline - config.time_budget if deadline else time.time()
-    timings = {"startup": round(time.time() - started, 3)}
+    # Before the flow run began: a head start's steps and Prefect's API start (first_trial
+    # says when trials began).
+    timings = {"before_flow_run": round(time.time() - started, 3)}
 
     # A re-run with the same data and config resumes these from their checkpoints; a run
     # started from the CLI or Python finds them done ahead (`trialflow.head_start`).
