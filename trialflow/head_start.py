@@ -165,15 +165,15 @@ def start(config: TrainConfig, frame_key: str, deadline: float | None) -> HeadSt
     from trialflow.loading import read_training_frame, record_checks
 
     ahead = HeadStart(keys=[], timings={})
-    steps_ahead: dict[str, tuple[str, float, float]] = {}  # name -> key, started, seconds
+    started_at: dict[str, float] = {}  # step name -> when it started (epoch seconds)
 
     def run(name: str, key: str, compute: Callable[..., Any], *args: Any, **kwargs: Any):
         started, tic = time.time(), time.perf_counter()
         value = compute(*args, **kwargs)
-        seconds = time.perf_counter() - tic
-        ahead.keys.append(key)
-        steps_ahead.setdefault(name, (key, started, seconds))
-        ahead.timings[name] = round(ahead.timings.get(name, 0.0) + seconds, 3)
+        if key not in ahead.keys:
+            ahead.keys.append(key)
+        started_at.setdefault(name, started)
+        ahead.timings[name] = round(ahead.timings.get(name, 0.0) + time.perf_counter() - tic, 3)
         return value
 
     try:
@@ -206,9 +206,12 @@ def start(config: TrainConfig, frame_key: str, deadline: float | None) -> HeadSt
 
         suite = run("learn_suite", guardrails, learn_suite, table.X, plan)
         validation = replace(validation, suite=suite)
-        for name, value in (("load", loaded), ("featurize", plan), ("guardrails", validation)):
-            key, started, _ = steps_ahead[name]
-            keep(key, Ahead(value, started, ahead.timings[name]))
+        for name, key, value in (
+            ("load", load, loaded),
+            ("featurize", steps.plan_key(table, config), plan),
+            ("guardrails", guardrails, validation),
+        ):
+            keep(key, Ahead(value, started_at[name], ahead.timings[name]))
     except BaseException:
         ahead.discard()
         raise
