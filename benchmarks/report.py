@@ -299,3 +299,82 @@ def noise_vs_defaults(rows: pd.DataFrame, predictions: Path) -> list[str]:
         )
     lines.append("  " + ", ".join(f"{count} {verdict}" for verdict, count in verdicts.items()))
     return lines
+
+
+def _curves(rows: pd.DataFrame) -> dict[str, dict]:
+    """trialflow's (fresh home) search curve per table, from the results' curve column."""
+    import json
+
+    if "curve" not in rows:
+        return {}
+    own = rows[(rows["system"] == "trialflow") & rows["curve"].notna()]
+    return {r.table: json.loads(r.curve) for r in own.itertuples()}
+
+
+def curve_lines(rows: pd.DataFrame, budget: float) -> list[str]:
+    """When the search's best CV score first reached the plain library defaults' (the
+    anytime target: by 25 % of the budget), per table."""
+    curves = _curves(rows)
+    if not curves:
+        return []
+    lines = [
+        f"{'table':14s} {'defaults CV':>11s} {'reached at':>10s} {'of budget':>9s} "
+        f"{'best CV':>9s} {'at 25%':>9s}"
+    ]
+    met = 0
+    for table, curve in curves.items():
+        points, floor, reached = (
+            curve["points"],
+            curve["library_defaults"],
+            curve["reached_defaults_at"],
+        )
+        early = [v for t, v in points if t <= 0.25 * budget]
+        share = reached / budget if reached is not None else None
+        met += share is not None and share <= 0.25
+        lines.append(
+            f"{table:14s} {_num(floor):>11s} {_num(reached, '.1f', ' s'):>10s} "
+            f"{_num(share, '.0%'):>9s} {_num(points[-1][1] if points else None):>9s} "
+            f"{_num(early[-1] if early else None):>9s}"
+        )
+    lines.append(
+        f"Defaults' CV score reached by 25% of the budget on {met} of {len(curves)} tables."
+    )
+    return lines
+
+
+def _num(value, spec: str = ".4f", unit: str = "") -> str:
+    return "-" if value is None else f"{value:{spec}}{unit}"
+
+
+def plot_curves(rows: pd.DataFrame, budget: float, path: Path) -> None:
+    """Small multiples: trialflow's best CV score against seconds into the run, the plain
+    library defaults' score dashed, 25 % of the budget dotted."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves = _curves(rows)
+    columns = 4
+    lines = -(-len(curves) // columns)
+    fig, axes = plt.subplots(lines, columns, figsize=(3.2 * columns, 2.4 * lines), squeeze=False)
+    for ax, (table, curve) in zip(axes.flat, curves.items(), strict=False):
+        points = np.asarray(curve["points"], dtype=float).reshape(-1, 2)
+        if len(points):
+            ax.step(points[:, 0], points[:, 1], where="post", color="black", linewidth=1.2)
+            ax.plot(points[:, 0], points[:, 1], "o", markersize=2.5, color="black")
+        if curve["library_defaults"] is not None:
+            ax.axhline(curve["library_defaults"], color="tab:orange", linestyle="--", linewidth=1)
+        ax.axvline(0.25 * budget, color="grey", linestyle=":", linewidth=1)
+        ax.set_xlim(0, budget)
+        ax.set_title(table, fontsize=9)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(curves) :]:
+        ax.axis("off")
+    fig.suptitle(
+        "best CV score against seconds into the run (dashed: library defaults; dotted: 25 %)",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -185,6 +185,13 @@ def main(argv: list[str] | None = None) -> None:
         lines = report.noise_vs_defaults(frame, out / "predictions")
         print("\n" + "\n".join(lines), flush=True)
         report.append_section(out / "results.md", "Against the plain defaults, with noise", lines)
+        lines = report.curve_lines(frame, budget)
+        if lines:
+            report.plot_curves(frame, budget, out / "curves.png")
+            print("\n" + "\n".join(lines), flush=True)
+            report.append_section(out / "results.md", "Best CV score against time", lines)
+            with (out / "results.md").open("a") as handle:
+                handle.write("\n![search curves](curves.png)\n")
     if not args.fast:
         started = time.perf_counter()
         overhead_rows = overhead.measure_table(

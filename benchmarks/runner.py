@@ -39,6 +39,7 @@ COLUMNS = [
     "timings",
     "message",
     "log",
+    "curve",
 ]
 
 
@@ -172,6 +173,8 @@ def _record_fit(row: dict, result: dict, started_at: float, split: Split, predic
     row["best"] = extra.get("best")
     if "timings" in extra:
         row["timings"] = json.dumps(extra["timings"], sort_keys=True)
+    if "curve" in extra:
+        row["curve"] = json.dumps(extra["curve"], sort_keys=True)
     row["extra"] = extra
     try:
         row["score"] = score(split.table, split.y_test, np.load(predictions), result["classes"])

@@ -63,6 +63,7 @@ def trialflow_system(
         "trial_seconds": float(trials["wall_seconds"].sum()),
         "best": str(board.iloc[0]["learner"]) if len(board) and "learner" in board else "",
         "model_version": str(result.model_version),
+        "curve": search_curve(trials, result.metric, result.timings),
         # When train() was called: its timings count from here, the harness from the spawn.
         "called_at": called_at,
     }
@@ -70,6 +71,28 @@ def trialflow_system(
     if _is_classification(table):
         return Fitted(pipeline.predict_proba, list(pipeline.classes_), extra)
     return Fitted(pipeline.predict, None, extra)
+
+
+def search_curve(trials: pd.DataFrame, metric: str, timings: dict) -> dict:
+    """The best cross-validated score against seconds into the run (a point per new best),
+    the plain library defaults' best score, and when the search first reached it."""
+    from trialflow.metrics import METRICS
+    from trialflow.trial import LIBRARY_DEFAULT
+
+    sign = 1.0 if METRICS[metric].greater_is_better else -1.0
+    done = trials[trials[metric].notna() & trials["finished_seconds"].notna()]
+    done = done.sort_values("finished_seconds")
+    # finished_seconds counts from the search's start, which is when the first trial began.
+    offset = float(timings.get("first_trial") or 0.0)
+    points, best = [], -float("inf")
+    for seconds, value in zip(done["finished_seconds"], done[metric], strict=True):
+        if sign * value > best:
+            best = sign * value
+            points.append([round(offset + float(seconds), 2), float(value)])
+    plain = done.loc[done["origin"] == LIBRARY_DEFAULT, metric]
+    floor = float((sign * plain).max() * sign) if len(plain) else None
+    reached = next((t for t, v in points if floor is not None and sign * v >= sign * floor), None)
+    return {"points": points, "library_defaults": floor, "reached_defaults_at": reached}
 
 
 def flaml_system(train: pd.DataFrame, table: Table, budget: float, scratch: Path) -> Fitted:
@@ -138,16 +161,17 @@ def _default_system(make_model: Callable[[str], Any], cap: bool):
     return fit
 
 
-def trialflow_recommend_system(
+def trialflow_asha_system(
     train: pd.DataFrame, table: Table, budget: float, scratch: Path, **options: Any
 ) -> Fitted:
-    """trialflow with the pipeline recommender choosing the first trials (then ASHA)."""
-    return trialflow_system(train, table, budget, scratch, strategy="recommend", **options)
+    """trialflow with plain ASHA, without the pipeline recommender (the default before it
+    drove the search)."""
+    return trialflow_system(train, table, budget, scratch, strategy="asha", **options)
 
 
 SYSTEMS: dict[str, Callable[..., Fitted]] = {
     "trialflow": trialflow_system,
-    "trialflow_recommend": trialflow_recommend_system,
+    "trialflow_asha": trialflow_asha_system,
     "flaml": flaml_system,
     "autogluon": autogluon_system,
     "lgbm_default": _default_system(lightgbm_model, cap=False),
@@ -157,7 +181,7 @@ SYSTEMS: dict[str, Callable[..., Fitted]] = {
 # What each system needs importable (module) and which distributions' versions to report.
 MODULES = {
     "trialflow": "trialflow",
-    "trialflow_recommend": "trialflow",
+    "trialflow_asha": "trialflow",
     "flaml": "flaml",
     "autogluon": "autogluon.tabular",
     "lgbm_default": "lightgbm",
@@ -165,7 +189,7 @@ MODULES = {
 }
 DISTRIBUTIONS = {
     "trialflow": ["trialflow", "prefect", "dask", "distributed", "mlflow", "lightgbm"],
-    "trialflow_recommend": ["trialflow", "prefect", "dask", "distributed", "mlflow"],
+    "trialflow_asha": ["trialflow", "prefect", "dask", "distributed", "mlflow"],
     "flaml": ["flaml", "lightgbm", "xgboost-cpu", "xgboost"],
     "autogluon": ["autogluon.tabular", "lightgbm", "catboost", "xgboost-cpu", "xgboost"],
     "lgbm_default": ["lightgbm"],
@@ -173,5 +197,5 @@ DISTRIBUTIONS = {
 }
 PEERS = ("flaml", "autogluon")
 # Run only when named (--systems): trialflow with other settings, compared with trialflow.
-VARIANTS = ("trialflow_recommend",)
+VARIANTS = ("trialflow_asha",)
 BASELINES = ("lgbm_default", "hgb_default")

@@ -39,6 +39,7 @@ RANDOM_FOREST = LearnerSpec(
     defaults=_DEFAULTS,
     categorical_encoding="onehot",
     resource="n_estimators",
+    relative_cost=5.8,
     description="scikit-learn RandomForest",
 )
 
@@ -50,5 +51,6 @@ EXTRA_TREES = LearnerSpec(
     defaults=_DEFAULTS,
     categorical_encoding="onehot",
     resource="n_estimators",
+    relative_cost=4.7,
     description="scikit-learn ExtraTrees",
 )

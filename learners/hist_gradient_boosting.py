@@ -34,7 +34,17 @@ HIST_GRADIENT_BOOSTING = LearnerSpec(
         "min_samples_leaf": 20,
         "l2_regularization": 1e-3,
     },
+    # HistGradientBoostingClassifier() as it comes, early stopping on large tables included.
+    library_defaults={
+        "max_iter": 100,
+        "learning_rate": 0.1,
+        "max_leaf_nodes": 31,
+        "min_samples_leaf": 20,
+        "l2_regularization": 0.0,
+        "early_stopping": "auto",
+    },
     fixed={"early_stopping": False},
+    relative_cost=3.9,
     resource="max_iter",
     description="scikit-learn HistGradientBoosting",
 )

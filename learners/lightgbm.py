@@ -49,6 +49,16 @@ LIGHTGBM = LearnerSpec(
         "colsample_bytree": 0.7,
         "reg_lambda": 1.0,
     },
+    # LGBMClassifier() as it comes (reg_lambda=0 is its default; the space starts at 1e-3).
+    library_defaults={
+        "n_estimators": 100,
+        "learning_rate": 0.1,
+        "num_leaves": 31,
+        "min_child_samples": 20,
+        "subsample": 1.0,
+        "colsample_bytree": 1.0,
+        "reg_lambda": 0.0,
+    },
     fixed={"subsample_freq": 1},
     resource="n_estimators",
     fit_deadline=_stop_at,

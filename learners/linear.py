@@ -32,6 +32,7 @@ LOGISTIC_REGRESSION = LearnerSpec(
     space={"C": Float(1e-3, 100.0, log=True)},
     defaults={"C": 1.0},
     categorical_encoding="onehot",
+    relative_cost=32.0,
     description="L2-regularised logistic regression",
 )
 
@@ -42,5 +43,6 @@ ELASTIC_NET = LearnerSpec(
     space={"alpha": Float(1e-4, 10.0, log=True), "l1_ratio": Float(0.0, 1.0)},
     defaults={"alpha": 1e-3, "l1_ratio": 0.5},
     categorical_encoding="onehot",
+    relative_cost=68.0,
     description="elastic-net linear regression",
 )

@@ -47,6 +47,13 @@ class LearnerSpec:
     # Extra fit() arguments that make the fit stop by a perf_counter() deadline (a trainer
     # callback); learners without one are stopped between folds or by killing the worker.
     fit_deadline: Callable[[float], dict[str, Any]] | None = None
+    # The library's own defaults, as a user would run the estimator first: cheap and
+    # informative, so they open the search and set the floor a run must not end below.
+    library_defaults: dict[str, Any] | None = None
+    # Seconds per boosting round or tree (per fit for learners without a resource) against
+    # one LightGBM round, the median over the knowledge base's datasets: the first estimate
+    # of a trial's cost before any trial of this learner has finished.
+    relative_cost: float = 1.0
 
     def supports(self, task: str) -> bool:
         return task in self.tasks
@@ -115,6 +122,9 @@ def with_class_weights(spec: LearnerSpec) -> LearnerSpec:
         spec,
         space={**spec.space, CLASS_WEIGHT: Choice(("balanced",))},
         defaults={**spec.defaults, CLASS_WEIGHT: "balanced"},
+        library_defaults=(
+            {**spec.library_defaults, CLASS_WEIGHT: "balanced"} if spec.library_defaults else None
+        ),
     )
 
 

@@ -85,11 +85,12 @@ def trial_progress(trials: list[TrialResult]) -> pd.DataFrame:
             "learner": t.learner,
             "score": t.score if t.status == "ok" else None,
             "seconds": t.finished_seconds,
+            "origin": t.origin,
         }
         for t in trials
         if t.learner != "ensemble"
     ]
-    frame = pd.DataFrame(rows, columns=["trial", "learner", "score", "seconds"])
+    frame = pd.DataFrame(rows, columns=["trial", "learner", "score", "seconds", "origin"])
     # Trials reused from an earlier attempt of the task have no time in this one.
     return frame.astype({"score": float, "seconds": float})
 

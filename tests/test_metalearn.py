@@ -141,8 +141,10 @@ def test_the_recommend_strategy_orders_defaults_and_draws_from_the_portfolio(iso
         proposal = strategy.propose(trial_id, history, seconds_left=1e6)
         assert proposal is not None
         history.append(TrialResult.of(proposal, "ok", score=0.8, wall_seconds=0.01))
-    # The profile looks like the datasets where linear models win: its default goes first.
-    assert history[0].learner == "logistic_regression" and history[0].rung == strategy.top
+    # The library defaults open every search; then, as the profile looks like the datasets
+    # where linear models win, the logistic regression's default comes first.
+    assert [r.learner for r in history[:2]] == ["lightgbm", "hist_gradient_boosting"]
+    assert history[2].learner == "logistic_regression" and history[2].rung == strategy.top
     portfolio_configs = [(p.learner, p.params) for p in portfolio()]
     started = [strategy.configs[c] for c in sorted(strategy.configs)]
     # The first new configurations ASHA starts are recommended portfolio pipelines ...
@@ -182,9 +184,12 @@ def test_refresh_learns_from_this_projects_runs(isolated):
             profile=_profile(1.0, rows=6.5 + 0.01 * run),
             trials=trials,
         )
+    # Loading the recommender folds the new runs in without an explicit refresh.
+    after = store.load_recommender()
+    assert store.refreshed_path().exists()
+    assert len(after.knowledge.pipeline_ids) and store.read_history()[-1]["name"] == "run2"
     path, shipped, runs = store.refresh()
     assert (shipped, runs) == (24, 3) and path.exists()
-    after = store.load_recommender()
     candidates = supported(after.knowledge, "binary")
     mean = after.posterior(new_kind, "binary", {}).mean
     assert after.knowledge.pipeline_ids[max(candidates, key=lambda j: mean[j])] == forest.id
@@ -242,3 +247,20 @@ def test_the_evaluation_benchmark_prints_regret_for_every_method(tmp_path, capsy
         assert f"| {method} |" in text
     assert "Data profile of a 2,000 x 30 table" in text
     assert (tmp_path / "metalearn.png").stat().st_size > 10_000
+
+
+def test_the_shipped_knowledge_base_holds_no_benchmark_suite_table():
+    """Tuning on the suite's tables through the recommender would flatter the benchmark."""
+    from benchmarks.suite import SUITE as SUITE_PATH
+    from trialflow.metalearn.build import read_datasets
+
+    if not SUITE_PATH.exists():
+        pytest.skip(f"no benchmark suite at {SUITE_PATH}")
+    suite = json.loads(SUITE_PATH.read_text())["tabular"]
+    in_suite = {(t["package"].lower(), t["table"].lower()) for t in suite}
+    curated = read_datasets()
+    assert not [
+        e["name"] for e in curated if (e["package"].lower(), e["table"].lower()) in in_suite
+    ]
+    shipped = {d["name"] for d in store.read_document(store.SHIPPED)["datasets"]}
+    assert shipped <= {e["name"] for e in curated}

@@ -48,15 +48,17 @@ def trial_data(task="binary", metric="roc_auc", n=120) -> TrialData:
 def test_strategy_proposes_defaults_first_then_seeded_random():
     portfolio = portfolio_for("binary")
     first = RandomSearch(portfolio, StrategySettings(seed=1, greater_is_better=True))
-    proposals = [first.propose(i, [], seconds_left=100) for i in range(len(portfolio))]
-    assert [p.learner for p in proposals] == [s.name for s in portfolio]
-    assert all(p.params == s.defaults for p, s in zip(proposals, portfolio, strict=True))
+    openers = [(s.name, s.library_defaults) for s in portfolio if s.library_defaults] + [
+        (s.name, s.defaults) for s in portfolio
+    ]
+    proposals = [first.propose(i, [], seconds_left=100) for i in range(len(openers))]
+    assert [(p.learner, p.params) for p in proposals] == openers
     history = [
         TrialResult(i, p.learner, p.params, 1, "ok", score=0.5 + i / 100, wall_seconds=0.1)
         for i, p in enumerate(proposals)
     ]
     again = RandomSearch(portfolio, StrategySettings(seed=1, greater_is_better=True))
-    for i in range(len(portfolio)):
+    for i in range(len(openers)):
         again.propose(i, [], seconds_left=100)
     a = [first.propose(10 + i, history, seconds_left=100) for i in range(5)]
     b = [again.propose(10 + i, history, seconds_left=100) for i in range(5)]

@@ -63,18 +63,17 @@ STRATEGY_VARIANTS = [(name, refine) for name in sorted(STRATEGIES) for refine in
 class TestConformance:
     """What the search loop relies on from every strategy."""
 
-    def test_defaults_first_in_portfolio_order(self, name, refine):
+    def test_library_then_strong_defaults_first_in_portfolio_order(self, name, refine):
         portfolio = portfolio_for("binary")
-        # Even when max_trials leaves room for the defaults only.
-        strategy = make_strategy(
-            name, portfolio, settings(max_trials=len(portfolio)), refine=refine
-        )
-        proposals, _ = drive(strategy, len(portfolio))
-        assert [p.learner for p in proposals] == [s.name for s in portfolio]
-        assert all(
-            p.params == s.defaults and p.rows == 1.0
-            for p, s in zip(proposals, portfolio, strict=True)
-        )
+        openers = [(s.name, s.library_defaults) for s in portfolio if s.library_defaults] + [
+            (s.name, s.defaults) for s in portfolio
+        ]
+        # Even when max_trials leaves room for the openers only.
+        strategy = make_strategy(name, portfolio, settings(max_trials=len(openers)), refine=refine)
+        proposals, _ = drive(strategy, len(openers))
+        assert [(p.learner, p.params) for p in proposals] == openers
+        assert all(p.rows == 1.0 for p in proposals)
+        assert [p.learner for p in proposals[:2]] == ["lightgbm", "hist_gradient_boosting"]
 
     def test_proposals_are_valid_configurations(self, name, refine):
         portfolio = portfolio_for("regression")
@@ -84,6 +83,8 @@ class TestConformance:
             spec = LEARNERS[proposal.learner]
             assert proposal.trial_id == trial_id and spec in portfolio
             assert 0 < proposal.rows <= 1
+            if proposal.params == spec.library_defaults:
+                continue  # the library's own values, which the space need not hold
             for param, value in proposal.params.items():
                 if param == spec.resource:
                     assert MIN_ROUNDS <= value <= spec.space[param].high
@@ -128,7 +129,8 @@ def test_asha_starts_low_and_promotes_the_best_third():
     strategy = ASHA([spec], settings(reduction_factor=3, min_resource=1 / 9))
     assert strategy.resources == pytest.approx([1 / 9, 1 / 3, 1.0])
     proposals, history = drive(strategy, 40)
-    default, *searched = proposals
+    library, default, *searched = proposals
+    assert library.rung == 2 and library.params == spec.library_defaults
     assert default.rung == 2 and default.params == spec.defaults
     assert searched[0].rung == 0
     full = strategy.configs[searched[0].config_id][1]
@@ -143,7 +145,9 @@ def test_asha_starts_low_and_promotes_the_best_third():
     assert first_promotion.config_id == best.config_id
     # Promotion happens as soon as a rung holds reduction_factor results, not later.
     assert len(rung0_before) == 3
-    assert any(p.rung == 2 and p.config_id != default.config_id for p in proposals)
+    assert any(
+        p.rung == 2 and p.config_id not in (library.trial_id, default.trial_id) for p in proposals
+    )
 
 
 def test_asha_scales_rows_for_learners_without_a_resource():
@@ -190,3 +194,36 @@ def test_refinement_perturbs_the_best_configurations_late_in_the_search():
     assert late.count("refine") > len(late) / 2
     best_learners = {r.learner for r in sorted(history[:30], key=lambda r: -r.score)[:3]}
     assert {p.learner for p in proposals[30:] if p.origin == "refine"} <= best_learners
+
+
+def test_a_strong_default_too_slow_for_the_time_left_starts_on_a_lower_rung():
+    """Mid-size tables: a slow learner's full default must not take most of a short budget;
+    it starts where it fits and is promoted like any configuration."""
+    portfolio = [LEARNERS["lightgbm"], LEARNERS["random_forest"]]
+    strategy = ASHA(portfolio, settings(reduction_factor=3, min_resource=1 / 9))
+    library = strategy.propose(0, [], seconds_left=60)
+    # LightGBM's library default (100 rounds) took 6 s: a round costs 0.06 s, a forest's
+    # tree about 5.8 times that, so 200 trees would take ~70 s of the 60 left.
+    history = [TrialResult.of(library, "ok", score=0.8, wall_seconds=6.0)]
+    lightgbm_default = strategy.propose(1, history, seconds_left=60)
+    # 300 rounds ~ 18 s > 20% of 60 s; 100 rounds (rung 1) ~ 6 s fit.
+    assert lightgbm_default.rung == 1 and lightgbm_default.params["n_estimators"] == 100
+    forest = strategy.propose(2, history, seconds_left=60)
+    assert forest.learner == "random_forest" and forest.rung == 0
+    assert forest.params["n_estimators"] == round(200 / 9)
+    assert strategy.configs[2] == ("random_forest", LEARNERS["random_forest"].defaults, 0)
+    # With time to spare, defaults run on the full resource as before.
+    roomy = ASHA(portfolio, settings(reduction_factor=3, min_resource=1 / 9))
+    roomy.propose(0, [], seconds_left=600)
+    assert roomy.propose(1, history, seconds_left=600).rung == 2
+
+
+def test_on_large_tables_every_learner_s_resource_is_rows():
+    spec = LEARNERS["lightgbm"]
+    strategy = ASHA([spec], settings(reduction_factor=3, min_resource=1 / 9, rows=250_000))
+    proposals, _ = drive(strategy, 12)
+    low = [p for p in proposals if p.rung == 0]
+    assert low and all(p.rows == pytest.approx(1 / 9) for p in low)
+    assert all(
+        p.params["n_estimators"] == strategy.configs[p.config_id][1]["n_estimators"] for p in low
+    )

@@ -167,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     metalearn = commands.add_parser(
         "metalearn",
         help="refresh the pipeline recommender with this project's own runs",
-        description="`refresh` refits the recommender (--strategy recommend) on the shipped "
+        description="`refresh` refits the recommender (the default strategy) on the shipped "
         "knowledge base plus every run recorded under the project home; `status` says what "
         "it is fitted on.",
     )
@@ -441,7 +441,7 @@ def _run_metalearn(args: argparse.Namespace) -> int:
         return 0
     document = knowledge.knowledge_document()
     if document is None:
-        print("No knowledge base: --strategy recommend falls back to asha.")
+        print("No knowledge base: the recommend strategy falls back to asha.")
         return 1
     runs = len(knowledge.read_history())
     source = "refreshed" if knowledge.refreshed_path().exists() else "shipped"

@@ -62,12 +62,12 @@ class TrainConfig(BaseModel):
         ),
     )
     strategy: str = Field(
-        default="asha",
+        default="recommend",
         description=(
-            "Search strategy: asha (successive halving, the default), random, grid, or "
-            "recommend (pipelines a model of results on many datasets suggests for this "
-            "one, then asha); each is followed by local refinement around the best "
-            "configurations."
+            "Search strategy: recommend (the default: pipelines a model of results on many "
+            "datasets and this project's own runs suggests for this one, then asha), asha "
+            "(successive halving), random, or grid; each is followed by local refinement "
+            "around the best configurations."
         ),
     )
     refine: bool = Field(

@@ -32,7 +32,10 @@ def _png(figure) -> bytes:
 
 def search_progress(trials: pd.DataFrame, metric: str, greater_is_better: bool) -> bytes:
     """Each finished trial a dot at (seconds into the search, CV score), coloured by
-    learner; the line is the best score so far."""
+    learner; the line is the best score so far, the dashed one the best of the plain
+    library defaults (the score a user would get without a search)."""
+    from trialflow.trial import LIBRARY_DEFAULT
+
     figure, axes = _figure(4.0)
     done = trials[trials["score"].notna()].sort_values("seconds")
     for learner, group in done.groupby("learner", sort=True):
@@ -42,6 +45,10 @@ def search_progress(trials: pd.DataFrame, metric: str, greater_is_better: bool) 
         axes.step(
             done["seconds"], best, where="post", color="black", linewidth=1.2, label="best so far"
         )
+        plain = done.loc[done["origin"] == LIBRARY_DEFAULT, "score"] if "origin" in done else []
+        if len(plain):
+            floor = plain.max() if greater_is_better else plain.min()
+            axes.axhline(floor, color="grey", linestyle="--", linewidth=1, label="library defaults")
         axes.legend(fontsize=8, loc="best")
     axes.set_xlabel("seconds into the search")
     direction = "" if greater_is_better else " (lower is better)"

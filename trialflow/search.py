@@ -127,7 +127,9 @@ def run_search(
             # The very first trial always runs, so even a tiny budget yields a model.
             if left <= 0 and not first:
                 break
-            proposal = strategy.propose(next_id, history, seconds_left=left)
+            proposal = strategy.propose(
+                next_id, history, seconds_left=math.inf if first else left
+            )
             if proposal is None:
                 break
             proposal = replace(proposal, time_limit=_time_limit(rules, None if first else left))
@@ -419,6 +421,7 @@ def leaderboard(history: Sequence[TrialResult], metric: str) -> pd.DataFrame:
         "config",
         "data_fingerprint",
         "error",
+        "finished_seconds",
     ]
     rows = [
         {
@@ -436,6 +439,8 @@ def leaderboard(history: Sequence[TrialResult], metric: str) -> pd.DataFrame:
             "config": json.dumps(r.params, sort_keys=True, default=str),
             "data_fingerprint": r.data_fingerprint,
             "error": r.error,
+            # Seconds into the search when it finished: the best score against time.
+            "finished_seconds": r.finished_seconds,
         }
         for r in history
     ]
@@ -500,7 +505,9 @@ def search_trials(
         portfolio = [with_target_transform(spec) for spec in portfolio]
     if needs_class_weights(table.y, table.task, metric):
         portfolio = [with_class_weights(spec) for spec in portfolio]
-    settings = replace(config.strategy_settings(metric), task=table.task, profile=profile)
+    settings = replace(
+        config.strategy_settings(metric), task=table.task, profile=profile, rows=len(table.y)
+    )
     strategy = make_strategy(config.strategy, portfolio, settings, refine=config.refine)
     rules = StopRules(
         max_trials=config.max_trials,

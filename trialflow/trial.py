@@ -17,6 +17,9 @@ from trialflow.learners import get_learner, use_learners
 from trialflow.metrics import METRICS
 from trialflow.pipeline import aligned_proba
 
+# The origin of trials that run a library's own defaults: the floor a search must reach.
+LIBRARY_DEFAULT = "library default"
+
 
 @dataclass(frozen=True)
 class TrialData:

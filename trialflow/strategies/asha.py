@@ -11,15 +11,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import replace
 
 from trialflow.learners import LearnerSpec
 from trialflow.learners.space import sample_config
-from trialflow.strategies.base import Proposer, StrategySettings, config_key, fits_in
+from trialflow.strategies.base import (
+    Opener,
+    Proposer,
+    StrategySettings,
+    config_key,
+    expected_seconds,
+    fits_in,
+)
 from trialflow.trial import TrialResult, TrialSpec
 
 # Draws per proposal before giving up on a new configuration that fits the time left.
 ATTEMPTS = 10
+# Most of the search time left one opening trial (a learner's strong default) may take on
+# the full resource; beyond it, the default starts on a lower rung.
+OPENER_SHARE = 0.2
+# Training rows from which every learner's ASHA resource is rows rather than rounds.
+ROWS_AS_RESOURCE = 20_000
 
 
 class ASHA(Proposer):
@@ -58,15 +69,55 @@ class ASHA(Proposer):
     def propose(
         self, trial_id: int, history: Sequence[TrialResult], *, seconds_left: float
     ) -> TrialSpec | None:
-        default = self.next_default(trial_id, history)
-        if default is not None:
-            return self._on_rung(default, rung=self.top)
+        while (opener := self.next_opener(history)) is not None:
+            opening = self._opening(trial_id, opener, history, seconds_left)
+            if opening is not None:
+                return opening
         return self._promotion(trial_id, history, seconds_left) or self._new_configuration(
             trial_id, history, seconds_left
         )
 
-    def _on_rung(self, spec: TrialSpec, *, rung: int) -> TrialSpec:
-        return replace(spec, config_id=spec.trial_id, rung=rung)
+    def at_resource(self, learner: LearnerSpec, params: dict, rung: int) -> tuple[dict, float]:
+        """``params`` scaled to the rung's resource: (params, row fraction). On large tables
+        the resource is rows for every learner: a few thousand rows rank configurations
+        about as well as all of them, at a fraction of the cost."""
+        fraction = self.resources[rung]
+        if self.settings.rows >= ROWS_AS_RESOURCE and fraction < 1.0:
+            return dict(params), fraction
+        return learner.at_resource(params, fraction)
+
+    def _opening(
+        self, trial_id: int, opener: Opener, history: Sequence[TrialResult], seconds_left: float
+    ) -> TrialSpec | None:
+        """An opening trial, or None when it cannot finish in the time left. Library
+        defaults run on the full resource; a strong default too where it is expected to take
+        at most OPENER_SHARE of the search time left, else on the highest rung that is, from
+        where it is promoted like any configuration (on mid-size tables the full-resource
+        defaults of the slower learners took most of a short budget, and some never
+        started)."""
+        rung = self.top
+        if not opener.library:
+            while rung > 0:
+                params, rows = self.at_resource(opener.learner, opener.params, rung)
+                cost = expected_seconds(opener.learner.name, params, history, rows=rows)
+                if cost <= OPENER_SHARE * seconds_left:
+                    break
+                rung -= 1
+        params, rows = self.at_resource(opener.learner, opener.params, rung)
+        if not fits_in(opener.learner.name, params, rows, history, seconds_left):
+            return None
+        if rung < self.top:  # promoted like bracket 0's configurations
+            self.configs[trial_id] = (opener.learner.name, dict(opener.params), 0)
+            self.started.add((trial_id, rung))
+        return self.spec(
+            trial_id,
+            opener.learner.name,
+            params,
+            config_id=trial_id,
+            rung=rung,
+            rows=rows,
+            origin=opener.origin,
+        )
 
     def _promotion(
         self, trial_id: int, history: Sequence[TrialResult], seconds_left: float
@@ -85,9 +136,7 @@ class ASHA(Proposer):
                     if (r.config_id, rung + 1) in self.started:
                         continue
                     learner, full, _ = self.configs[r.config_id]
-                    params, rows = self.learners[learner].at_resource(
-                        full, self.resources[rung + 1]
-                    )
+                    params, rows = self.at_resource(self.learners[learner], full, rung + 1)
                     if not fits_in(learner, params, rows, history, seconds_left):
                         continue
                     self.started.add((r.config_id, rung + 1))
@@ -116,7 +165,7 @@ class ASHA(Proposer):
             key = config_key(learner.name, full)
             if key in self.sampled:
                 continue
-            params, rows = learner.at_resource(full, self.resources[bracket])
+            params, rows = self.at_resource(learner, full, bracket)
             if not fits_in(learner.name, params, rows, history, seconds_left):
                 continue
             self.sampled.add(key)

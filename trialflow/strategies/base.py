@@ -9,6 +9,7 @@ strategy is a plain object that tests can drive without a cluster.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -16,7 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from trialflow.learners import LearnerSpec
-from trialflow.trial import TrialResult, TrialSpec
+from trialflow.trial import LIBRARY_DEFAULT, TrialResult, TrialSpec
 
 # Proposals whose expected duration exceeds the time left by this factor are not started.
 DURATION_SAFETY = 1.3
@@ -46,6 +47,8 @@ class StrategySettings:
     brackets: int = 1
     # Grid: values per numeric hyperparameter.
     grid_points: int = 3
+    # Training rows (the search's cost estimates and resources scale with them).
+    rows: int = 0
     # The recommender: the task and the data profile (trialflow.metalearn.profile).
     task: str = ""
     profile: dict | None = None
@@ -55,12 +58,28 @@ def config_key(learner: str, params: dict[str, Any]) -> str:
     return learner + json.dumps(params, sort_keys=True, default=str)
 
 
+@dataclass(frozen=True)
+class Opener:
+    """A trial that opens the search, before the strategy's own proposals."""
+
+    learner: LearnerSpec
+    params: dict[str, Any]
+    # The library's own defaults (always on the full resource), else the strong default.
+    library: bool = False
+
+    @property
+    def origin(self) -> str:
+        """How the leaderboard and the report name these trials."""
+        return LIBRARY_DEFAULT if self.library else "default"
+
+
 class Proposer:
     """Shared state of the built-in strategies: portfolio, seeded RNG, what was proposed.
 
-    Every learner's strong default runs first, in portfolio order and on its full resource,
-    so no search ends below the defaults; a default already in the history (a resumed
-    search) is not proposed again.
+    The search opens with the library defaults of the learners that declare them (LightGBM
+    and HistGradientBoosting as a user would run them first: cheap, and the floor no run
+    should end below), then every learner's strong default, in portfolio order. An opener
+    already in the history (a resumed search) is not proposed again.
     """
 
     name = "base"
@@ -74,27 +93,52 @@ class Proposer:
         self.proposed: set[str] = set()
         self._history_keys: set[str] = set()
         self._history_seen = 0
-        self._defaults_left = list(self.portfolio)
+        self._openers = [
+            Opener(spec, dict(spec.library_defaults), library=True)
+            for spec in self.portfolio
+            if spec.library_defaults
+        ] + [Opener(spec, dict(spec.defaults)) for spec in self.portfolio]
 
     def spec(self, trial_id: int, learner: str, params: dict, **fields) -> TrialSpec:
         self.proposed.add(config_key(learner, params))
-        return TrialSpec(trial_id, learner, params, self.settings.seed, origin=self.name, **fields)
+        fields.setdefault("origin", self.name)
+        return TrialSpec(trial_id, learner, params, self.settings.seed, **fields)
 
     @property
     def defaults_pending(self) -> bool:
-        """Whether some learner's default has not been proposed yet."""
-        return bool(self._defaults_left)
+        """Whether some opening trial has not been proposed yet."""
+        return bool(self._openers)
 
     def skip_default(self, learner: str) -> None:
-        """Another strategy already proposed this learner's default."""
-        self._defaults_left = [s for s in self._defaults_left if s.name != learner]
+        """Another strategy already proposed this learner's strong default."""
+        self._openers = [o for o in self._openers if o.library or o.learner.name != learner]
 
-    def next_default(self, trial_id: int, history: Sequence[TrialResult]) -> TrialSpec | None:
-        done = {config_key(r.learner, r.params) for r in history}
-        while self._defaults_left:
-            learner = self._defaults_left.pop(0)
-            if config_key(learner.name, learner.defaults) not in done:
-                return self.spec(trial_id, learner.name, dict(learner.defaults))
+    def order_defaults(self, promise) -> None:
+        """Strong defaults sorted by ``promise(spec)`` (lowest first); library defaults stay
+        first."""
+        library = [o for o in self._openers if o.library]
+        strong = sorted(
+            (o for o in self._openers if not o.library), key=lambda o: promise(o.learner)
+        )
+        self._openers = library + strong
+
+    def next_opener(self, history: Sequence[TrialResult]) -> Opener | None:
+        done = {config_key(r.learner, r.params) for r in history} | self.proposed
+        while self._openers:
+            opener = self._openers.pop(0)
+            if config_key(opener.learner.name, opener.params) not in done:
+                return opener
+        return None
+
+    def next_default(
+        self, trial_id: int, history: Sequence[TrialResult], seconds_left: float = math.inf
+    ) -> TrialSpec | None:
+        """The next opening trial that fits the time left, on the full resource."""
+        while (opener := self.next_opener(history)) is not None:
+            if fits_in(opener.learner.name, opener.params, 1.0, history, seconds_left):
+                return self.spec(
+                    trial_id, opener.learner.name, dict(opener.params), origin=opener.origin
+                )
         return None
 
     def seen(self, learner: str, params: dict, history: Sequence[TrialResult]) -> bool:
@@ -146,15 +190,26 @@ def _size(params: dict) -> float:
 def expected_seconds(
     learner: str, params: dict, history: Sequence[TrialResult], *, rows: float = 1.0
 ) -> float:
-    """Expected wall seconds of a trial, from finished trials of the same learner.
+    """Expected wall seconds of a trial, from finished trials of the same learner; before
+    the first of them, from the other learners' trials and the learners' relative costs
+    (0.0 when nothing has finished yet).
 
     Cost is taken as proportional to the trees or iterations and to the rows fitted.
     """
-    rates = [
-        r.wall_seconds / (_size(r.params) * r.rows)
-        for r in history
-        if r.learner == learner and r.status == "ok"
+    finished = [r for r in history if r.status == "ok"]
+    rates = [r.wall_seconds / (_size(r.params) * r.rows) for r in finished if r.learner == learner]
+    if rates:
+        return float(np.median(rates) * _size(params) * rows)
+    per_unit = [
+        r.wall_seconds / (_size(r.params) * r.rows) / _relative_cost(r.learner) for r in finished
     ]
-    if not rates:
+    if not per_unit:
         return 0.0
-    return float(np.median(rates) * _size(params) * rows)
+    return float(np.median(per_unit) * _relative_cost(learner) * _size(params) * rows)
+
+
+def _relative_cost(learner: str) -> float:
+    from trialflow.learners import LEARNERS
+
+    spec = LEARNERS.get(learner)
+    return spec.relative_cost if spec is not None else 1.0

@@ -89,7 +89,7 @@ class GridSearch(Proposer):
     def propose(
         self, trial_id: int, history: Sequence[TrialResult], *, seconds_left: float
     ) -> TrialSpec | None:
-        default = self.next_default(trial_id, history)
+        default = self.next_default(trial_id, history, seconds_left)
         if default is not None:
             return default
         learners = self.ranked_learners(history)

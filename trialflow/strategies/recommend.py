@@ -54,7 +54,7 @@ class Recommend(ASHA):
             j = self.keys.get(self._key(spec.name, spec.defaults))
             return -mean[j] if j is not None else inf
 
-        self._defaults_left.sort(key=promise)
+        self.order_defaults(promise)
 
     def next_candidate(self, history: Sequence[TrialResult]) -> tuple[LearnerSpec, dict] | None:
         if self.model is not None and len(self.recommended) < RECOMMENDED:
