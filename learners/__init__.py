@@ -10,6 +10,7 @@ from trialflow.learners.forests import EXTRA_TREES, RANDOM_FOREST
 from trialflow.learners.hist_gradient_boosting import HIST_GRADIENT_BOOSTING
 from trialflow.learners.lightgbm import LIGHTGBM
 from trialflow.learners.linear import ELASTIC_NET, LOGISTIC_REGRESSION
+from trialflow.learners.mlp import MLP
 from trialflow.learners.spec import LearnerSpec
 
 LEARNERS: dict[str, LearnerSpec] = {
@@ -21,6 +22,7 @@ LEARNERS: dict[str, LearnerSpec] = {
         RANDOM_FOREST,
         LOGISTIC_REGRESSION,
         ELASTIC_NET,
+        MLP,
     )
 }
 
@@ -44,17 +46,40 @@ def register_learner(spec: LearnerSpec) -> LearnerSpec:
 
 
 def use_learners(paths) -> list[LearnerSpec]:
-    """Load and register users' learners by import path (idempotent; runs on workers too)."""
+    """Load and register users' learners by import path (idempotent; runs on workers too).
+
+    A plain name (no ``:``) of a built-in learner asks for it: how an opt-in learner such as
+    ``mlp`` joins a run that would leave it out.
+    """
     from trialflow.learners.user import load_learner
 
     by_source = {spec.source: spec for spec in LEARNERS.values() if spec.source}
-    return [by_source.get(path) or register_learner(load_learner(path)) for path in paths]
+    return [
+        _built_in(path) or by_source.get(path) or register_learner(load_learner(path))
+        for path in paths
+    ]
 
 
-def portfolio_for(task: str, user_learners=()) -> list[LearnerSpec]:
-    """The built-in learners, then the given users' learners, that support ``task``."""
-    built_in = [spec for spec in LEARNERS.values() if not spec.source]
-    return [spec for spec in [*built_in, *use_learners(user_learners)] if spec.supports(task)]
+def _built_in(name: str) -> LearnerSpec | None:
+    spec = LEARNERS.get(name) if ":" not in name else None
+    return spec if spec is not None and not spec.source else None
+
+
+def portfolio_for(task: str, user_learners=(), *, gpu: bool | None = None) -> list[LearnerSpec]:
+    """The built-in learners, then the given users' learners, that support ``task``.
+
+    GPU learners join only with ``gpu`` (None: when this machine has a GPU, where the local
+    cluster starts GPU workers) or when named in ``user_learners``.
+    """
+    if gpu is None:
+        from trialflow.gpu.arrays import gpu_available
+
+        gpu = gpu_available()
+    built_in = [
+        spec for spec in LEARNERS.values() if not spec.source and (gpu or not spec.wants_gpu)
+    ]
+    named = [spec for spec in use_learners(user_learners) if spec not in built_in]
+    return [spec for spec in [*built_in, *named] if spec.supports(task)]
 
 
 __all__ = [

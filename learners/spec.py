@@ -54,6 +54,10 @@ class LearnerSpec:
     # one LightGBM round, the median over the knowledge base's datasets: the first estimate
     # of a trial's cost before any trial of this learner has finished.
     relative_cost: float = 1.0
+    # Trains on a GPU when its trial gets one: such trials go to workers declaring the GPU
+    # resource, and the learner joins the portfolio only where GPU workers are expected or
+    # the user names it (a GPU learner costs CPU-only runs trials of stronger learners).
+    wants_gpu: bool = False
 
     def supports(self, task: str) -> bool:
         return task in self.tasks

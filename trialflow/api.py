@@ -42,7 +42,7 @@ def train(
         _check_header(config.data, config.target)  # in milliseconds, before anything starts
     configure_environment()
     if not config.dask_address:
-        cluster.prestart_local_cluster(config.local_workers())
+        cluster.prestart_local_cluster(config.local_workers(), config.gpu_workers)
     # Held here, passed by key: Prefect's API stores flow parameters and refuses big ones.
     frame_key = frames.hold(frame) if frame is not None else ""
     ahead = None
@@ -102,7 +102,7 @@ def start_services(config: TrainConfig) -> None:
     from trialflow import cluster
 
     if not config.dask_address:
-        cluster.prestart_local_cluster(config.local_workers())
+        cluster.prestart_local_cluster(config.local_workers(), config.gpu_workers)
     _start_prewarm(config)
 
 

@@ -194,6 +194,14 @@ class TrainConfig(BaseModel):
         ge=1,
         description="Worker processes of the local Dask cluster (empty = one per CPU core).",
     )
+    gpu_workers: int | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "How many of the local cluster's workers declare a GPU and take the GPU learners' "
+            "trials (empty = one per GPU this machine has; 0 = none)."
+        ),
+    )
     model_name: str | None = Field(
         default=None,
         description="Registered model name (empty = derived from the data file's name).",

@@ -82,16 +82,9 @@ def select_ensemble(
     def loss(prediction: np.ndarray) -> float:
         return m.loss(_score(m, y_valid, prediction, classes))
 
-    counts = np.zeros(len(pool))
-    total = np.zeros_like(predictions[0])
-    best_loss, best_counts = np.inf, None
-    for step in range(1, rounds + 1):
-        losses = [loss((total + p) / step) for p in predictions]
-        pick = int(np.argmin(losses))
-        counts[pick] += 1
-        total += predictions[pick]
-        if losses[pick] < best_loss:
-            best_loss, best_counts = losses[pick], counts.copy()
+    from trialflow.gpu.selection import select_counts
+
+    best_counts = select_counts(predictions, y_valid, loss, rounds, metric=metric, classes=classes)
     chosen = np.flatnonzero(best_counts)
     if len(chosen) < 2:
         return None

@@ -238,8 +238,10 @@ def _permutation(pipeline, X, y, *, engineered, columns, metric, classes, seed, 
             keep = np.sort(rng.choice(len(features), size, replace=False))
             features, y = features.iloc[keep].reset_index(drop=True), y[keep]
             base = loss(predict(features), y)
-    blocks = np.split(predict(_shuffled(features, groups, rng)), copies)
-    drops = np.array([loss(block, y) - base for block in blocks])
+    from trialflow.gpu.selection import copy_losses
+
+    shuffled = predict(_shuffled(features, groups, rng))
+    drops = copy_losses(shuffled, copies, y, loss, metric=metric, classes=classes) - base
     drops = drops.reshape(len(groups), PERMUTATION_REPEATS)
     mean = dict(zip(groups, drops.mean(axis=1), strict=True))
     spread = dict(zip(groups, drops.std(axis=1), strict=True))

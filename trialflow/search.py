@@ -15,6 +15,7 @@ import pandas as pd
 
 from trialflow.budget import Budget
 from trialflow.errors import SearchError
+from trialflow.gpu.routing import submit_kwargs
 from trialflow.metrics import METRICS
 from trialflow.strategies import SearchStrategy
 from trialflow.trial import TrialData, TrialResult, TrialSpec, host_of, run_trial
@@ -127,9 +128,7 @@ def run_search(
             # The very first trial always runs, so even a tiny budget yields a model.
             if left <= 0 and not first:
                 break
-            proposal = strategy.propose(
-                next_id, history, seconds_left=math.inf if first else left
-            )
+            proposal = strategy.propose(next_id, history, seconds_left=math.inf if first else left)
             if proposal is None:
                 break
             proposal = replace(proposal, time_limit=_time_limit(rules, None if first else left))
@@ -147,6 +146,7 @@ def run_search(
                 threads,
                 key=f"trial-{run_key}-{proposal.trial_id}",
                 pure=False,
+                **submit_kwargs(client, proposal.learner),
             )
             pending[future] = (proposal, time.monotonic())
         if not pending:

@@ -161,7 +161,9 @@ def search(
         if recorded:
             notice(f"Resuming from {recorded} trials an earlier run recorded.")
             progress.emit("resumed", trials=recorded, finished=False)
-        with dask_cluster(config.dask_address, n_workers=config.local_workers()) as address:
+        with dask_cluster(
+            config.dask_address, n_workers=config.local_workers(), gpu_workers=config.gpu_workers
+        ) as address:
             trials = search_trials(
                 table,
                 plan,
