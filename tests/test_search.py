@@ -183,3 +183,32 @@ def test_a_cancelled_search_ends_at_once_and_says_why():
     assert len(finished) >= 2 and len(history) <= 2 + 2  # at most the two then running
     assert all("cancelled" in r.error for r in history if r.status == "cancelled")
     assert all(r.started_at and r.started_at <= time.time() for r in finished)
+
+
+def test_the_search_reserves_the_refits_of_the_best_few_trials_at_full_rows():
+    from trialflow.search import RESERVED_REFITS, estimate_refit_seconds, reserved_refit_seconds
+
+    def trial(i: int, score: float, wall: float, rows: float = 1.0) -> TrialResult:
+        return TrialResult(
+            i,
+            "lightgbm",
+            {"n_estimators": 100 + i},
+            0,
+            "ok",
+            score=score,
+            fold_scores=[score] * 5,
+            wall_seconds=wall,
+            rows=rows,
+            oof=np.zeros(10),
+        )
+
+    history = [trial(i, 0.70 + i / 100, wall=10.0) for i in range(8)]
+    # The ensemble step draws only members whose refits fit the time then left: the search
+    # keeps time for the best few, not for all 8 an ensemble may consider.
+    assert reserved_refit_seconds(history, "roc_auc") == pytest.approx(
+        RESERVED_REFITS * estimate_refit_seconds(history[0])
+    )
+    # One fold's fit, on all the rows: a trial on a ninth of them refits ~9 times slower.
+    assert estimate_refit_seconds(trial(0, 0.8, wall=10.0, rows=1 / 9)) == pytest.approx(
+        9 * estimate_refit_seconds(trial(0, 0.8, wall=10.0))
+    )
