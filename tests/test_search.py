@@ -198,6 +198,7 @@ def test_the_search_reserves_the_refits_of_the_best_few_trials_at_full_rows():
             score=score,
             fold_scores=[score] * 5,
             wall_seconds=wall,
+            fit_seconds=wall / 2,
             rows=rows,
             oof=np.zeros(10),
         )
@@ -208,6 +209,8 @@ def test_the_search_reserves_the_refits_of_the_best_few_trials_at_full_rows():
     assert reserved_refit_seconds(history, "roc_auc") == pytest.approx(
         RESERVED_REFITS * estimate_refit_seconds(history[0])
     )
+    # From the fit seconds, which leave out a worker's first featurization of its folds.
+    assert estimate_refit_seconds(history[0]) == pytest.approx(10.0 / 2 / 5 * 1.5)
     # One fold's fit, on all the rows: a trial on a ninth of them refits ~9 times slower.
     assert estimate_refit_seconds(trial(0, 0.8, wall=10.0, rows=1 / 9)) == pytest.approx(
         9 * estimate_refit_seconds(trial(0, 0.8, wall=10.0))
