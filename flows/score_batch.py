@@ -17,6 +17,7 @@ def score_batch(
     chunk_rows: int = CHUNK_ROWS,
     strict: bool = False,
     impute_missing: bool = False,
+    quarantine_out_of_range: bool = False,
     mlflow_tracking_uri: str = "",
 ) -> dict:
     """Score ``input_path`` (.csv or .parquet) with ``model`` (NAME, NAME/VERSION or
@@ -39,6 +40,7 @@ def score_batch(
         chunk_rows=chunk_rows,
         strict=strict,
         impute_missing=impute_missing,
+        quarantine_out_of_range=quarantine_out_of_range,
         on_chunk=lambda c: logger.info("Chunk %d: %s rows so far.", c.chunks, f"{c.rows:,}"),
     )
     for line in counts.summary():

@@ -45,8 +45,16 @@ def test_chunks_score_like_the_whole_file(tmp_path, credit_model, suffix):
     source = tmp_path / f"in{suffix}"
     batch.to_csv(source, index=False) if suffix == ".csv" else batch.to_parquet(source)
     out = tmp_path / f"out{suffix}"
-    counts = score_file(model, suite, str(source), str(out), model_version="m/3", chunk_rows=1500)
-    whole = score_batch(model, read_table(str(source)), suite)
+    counts = score_file(
+        model,
+        suite,
+        str(source),
+        str(out),
+        model_version="m/3",
+        chunk_rows=1500,
+        quarantine_out_of_range=True,
+    )
+    whole = score_batch(model, read_table(str(source)), suite, quarantine_out_of_range=True)
     got = read_table(str(out))
     assert counts.chunks == int(np.ceil(len(batch) / 1500)) and counts.rows == len(batch)
     assert counts.scored == len(whole.predictions) == len(got)

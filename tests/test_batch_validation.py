@@ -95,11 +95,11 @@ def test_messy_semicolon_file_trains_with_guardrails_and_scores(tmp_path, credit
         ["predict", "messy-credit", str(tmp_path / "batch.csv"), "-o", str(tmp_path / "p.csv")]
     )
     assert code == 0
-    scored = pd.read_csv(tmp_path / "p.csv")
-    # Infinite incomes are far outside the training range: those rows are quarantined.
-    quarantined = pd.read_csv(tmp_path / "p.quarantine.csv")
-    assert len(scored) + len(quarantined) == 300
-    assert quarantined["reason"].str.contains("Income=inf").all()
+    scored = pd.read_csv(tmp_path / "p.csv", keep_default_na=False)
+    # Infinite incomes are far outside the training range: scored, and flagged on their row.
+    assert len(scored) == 300 and len(pd.read_csv(tmp_path / "p.quarantine.csv")) == 0
+    flagged = scored[scored["warnings"] != ""]
+    assert len(flagged) and flagged["warnings"].str.contains("Income=inf").all()
 
 
 def test_credit_data_batch_with_a_dropped_column_a_type_change_and_outliers(
@@ -129,8 +129,21 @@ def test_credit_data_batch_with_a_dropped_column_a_type_change_and_outliers(
     assert f"{len(outliers)} of {len(batch)} rows" in err and "Price=" in err
     assert not output.exists()
 
-    # Default: the outliers are quarantined with reasons, the rest scored, counts printed.
+    # Default: every row is scored; the outliers are flagged in the warnings column with
+    # the column, the value and the training range; nothing is quarantined.
     assert main([*command, "--impute-missing"]) == 0
+    out = capsys.readouterr().out
+    scored = pd.read_csv(output, keep_default_na=False)
+    assert len(scored) == len(batch) and scored["row"].tolist() == list(range(1, len(batch) + 1))
+    flagged = scored[scored["warnings"] != ""]
+    assert sorted(flagged["row"]) == sorted(outliers + 1)
+    assert flagged["warnings"].str.match(r"Price=[\d.e+]+ outside the training range \[").all()
+    assert len(pd.read_csv(tmp_path / "scores.quarantine.csv")) == 0
+    assert f"Scored {len(batch)} of {len(batch)} rows" in out
+    assert "Column 'Debt' is missing" in out and "Column 'Amount' changed type" in out
+
+    # --quarantine-out-of-range: today's quarantine, with reasons, the rest scored.
+    assert main([*command, "--impute-missing", "--quarantine-out-of-range"]) == 0
     out = capsys.readouterr().out
     scored = pd.read_csv(output)
     quarantined = pd.read_csv(tmp_path / "scores.quarantine.csv")
@@ -141,7 +154,6 @@ def test_credit_data_batch_with_a_dropped_column_a_type_change_and_outliers(
     assert len(scored) == len(batch) - len(outliers)
     assert not set(scored["row"]) & set(quarantined["row"])
     assert f"Scored {len(scored)} of {len(batch)} rows; quarantined {len(outliers)}." in out
-    assert "Column 'Debt' is missing" in out and "Column 'Amount' changed type" in out
 
     # The suite scoring used is the one registered with the model.
     import mlflow

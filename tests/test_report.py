@@ -84,6 +84,11 @@ def test_every_section_and_chart_is_there():
     # the ensemble's weights are bars in their tables.
     assert page.count("src='data:image/png;base64,") == 3
     assert page.count("<td class='bar'>") == 2 + 1 + 1
+    # The answer leads; configuration and the full leaderboard come last, collapsed.
+    assert page.index("id='chosen'") < page.index("id='search-chart'") < page.index("id='data'")
+    assert page.index("<section id='leaderboard'><h2>Leaderboard</h2><details>") > page.index(
+        "<section id='ensemble'>"
+    )
     assert "not used as model inputs" in page
 
 
@@ -123,9 +128,17 @@ document.getElementById("report").addEventListener("load", () => {{
   const images = [...doc.images];
   const broken = images.filter(i => !i.complete || i.naturalWidth === 0).length;
   const sections = [...doc.querySelectorAll("section")].map(s => s.id);
+  const top = id => {{
+    const found = doc.getElementById(id);
+    return found ? found.getBoundingClientRect().top : null;
+  }};
+  const importance = [...doc.querySelectorAll("#importance-chart tbody tr")].map(
+    row => row.querySelector("td.bar").textContent.trim());
   document.getElementById("result").textContent = JSON.stringify(
     {{images: images.length, broken: broken, sections: sections,
-      scripts: doc.scripts.length}});
+      scripts: doc.scripts.length, importance: importance,
+      tops: {{chosen: top("chosen"), search: top("search-chart"),
+              importance: top("importance-chart")}}}});
 }});
 </script></body></html>
 """
@@ -255,6 +268,13 @@ def test_report_renders_in_headless_chromium(hmda_run, tmp_path):
 
     result = json.loads(html.unescape(found.group(1)))
     assert result["sections"] == list(SECTIONS)
+    # The answer on the first screen: the chosen model's score, the search curve and the
+    # importance chart all start within the first 1,000 pixels.
+    assert all(0 <= top < 1000 for top in result["tops"].values()), result["tops"]
+    # Every input column has an importance (hmda: 12 inputs once afam, the sensitive
+    # column, is left out); none is blank.
+    assert len(result["importance"]) == 12, result["importance"]
+    assert all(re.fullmatch(r"-?[\d.]+(e-?\d+)?", v) for v in result["importance"])
     # search progress, the sensitive column's groups, the mitigation trade-off
     assert result["images"] >= 3 and result["broken"] == 0
     assert result["scripts"] == 0

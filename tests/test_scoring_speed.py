@@ -59,6 +59,7 @@ def assert_same_answer(frame: pd.DataFrame, suite: dict, **options) -> None:
     assert native.findings == gx.findings
     pd.testing.assert_frame_equal(native.quarantined, gx.quarantined)
     pd.testing.assert_frame_equal(native.scorable, gx.scorable)
+    assert native.flags == gx.flags
 
 
 @functools.cache
@@ -90,8 +91,13 @@ def _bad_credit_batch() -> pd.DataFrame:
 
 @pytest.mark.parametrize(
     "options",
-    [{}, {"impute_missing": True}, {"impute_missing": True, "strict": True}],
-    ids=["default", "impute", "strict"],
+    [
+        {},
+        {"impute_missing": True},
+        {"impute_missing": True, "strict": True},
+        {"impute_missing": True, "quarantine_out_of_range": True},
+    ],
+    ids=["default", "impute", "strict", "quarantine"],
 )
 def test_native_checks_answer_as_great_expectations_on_credit_data(options):
     X, suite = _credit()
@@ -108,9 +114,13 @@ def test_the_bad_credit_batch_quarantines_every_failing_row():
     200 listed values, so the comparison is not between two empty answers."""
     _, suite = _credit()
     bad = _bad_credit_batch()
-    check = _check(bad, suite, native=True)
+    check = _check(bad, suite, native=True, quarantine_out_of_range=True)
     # Every 5th Price, two infinite Prices, one Age, two Amounts that are not numbers.
     assert len(check.quarantined) == 300 + 2 + 1 + 2
+    # By default only the two Amounts that are not numbers cannot be scored; the rest are
+    # scored and flagged.
+    flagged = _check(bad, suite, native=True)
+    assert len(flagged.quarantined) == 2 and len(flagged.flags) >= 300 + 2 + 1
     problems = {(f.column, f.problem) for f in check.findings}
     assert ("Home", "has categories unseen in training") in problems
     assert ("Home", "has more missing values than in training") in problems

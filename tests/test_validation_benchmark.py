@@ -45,7 +45,7 @@ def test_prints_scoring_and_training_figures(
     assert "## Scoring: check_batch on 2,000 rows × 8 columns" in out
     row = re.search(r"\| 2,000 \| 8 \| [\d.]+ \| [\d.]+ \| [\d.]+ \| ([\d,]+) \(([\d,]+)\) \|", out)
     assert row, out
-    # Every row planted far outside the training range is quarantined, and only those.
+    # Every row planted far outside the training range is flagged, and only those.
     assert row.group(1) == row.group(2) != "0"
     assert "has values outside the training range" in out
     assert "num3: changed type" in out

@@ -521,8 +521,15 @@ def test_scoring_contract_on_corrupted_batches(case, impute_missing, strict):
     note(f"bad cells: {sorted(bad)}; dropped: {dropped}\n{batch!r}\n{dict(batch.dtypes)}")
     expected_rows = sorted({i for i, _ in bad})
     try:
+        # The quarantine contract; by default out-of-range rows are scored and flagged
+        # instead (tests/test_batch_validation.py).
         check = check_batch(
-            batch, _suite(), source="batch.csv", impute_missing=impute_missing, strict=strict
+            batch,
+            _suite(),
+            source="batch.csv",
+            impute_missing=impute_missing,
+            strict=strict,
+            quarantine_out_of_range=True,
         )
     except DataError as exc:
         message = str(exc)

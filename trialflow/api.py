@@ -152,12 +152,19 @@ def predict(
     tracking_uri: str = "",
     strict: bool = False,
     impute_missing: bool = False,
+    quarantine_out_of_range: bool = False,
 ) -> pd.DataFrame:
     """Predictions for a table from a registered model: `row` (input row number from 1),
-    `prediction`, plus `proba_<class>`. Rows that fail the model's checks are left out;
-    ``score`` returns them with the reasons."""
+    `prediction`, plus `proba_<class>`, and `warnings` (values outside the training range
+    or unseen in training, per row). Rows that cannot be scored are left out; ``score``
+    returns them with the reasons."""
     return score(
-        ref, data, tracking_uri=tracking_uri, strict=strict, impute_missing=impute_missing
+        ref,
+        data,
+        tracking_uri=tracking_uri,
+        strict=strict,
+        impute_missing=impute_missing,
+        quarantine_out_of_range=quarantine_out_of_range,
     ).predictions
 
 
@@ -168,9 +175,11 @@ def score(
     tracking_uri: str = "",
     strict: bool = False,
     impute_missing: bool = False,
+    quarantine_out_of_range: bool = False,
 ):
-    """Validate ``data`` against the model's expectation suite and score the rows that pass;
-    returns a ScoredBatch (predictions, quarantined rows with reasons, findings)."""
+    """Validate ``data`` against the model's expectation suite and score every row that can
+    be scored; returns a ScoredBatch (predictions with per-row warnings, quarantined rows
+    with reasons, findings)."""
     from trialflow.data import read_table
     from trialflow.registry import load_expectations
     from trialflow.registry import load_model as _load
@@ -186,6 +195,7 @@ def score(
         source=data if isinstance(data, str) else "a DataFrame",
         strict=strict,
         impute_missing=impute_missing,
+        quarantine_out_of_range=quarantine_out_of_range,
     )
 
 
@@ -226,6 +236,7 @@ def score_file(
     chunk_rows: int | None = None,
     strict: bool = False,
     impute_missing: bool = False,
+    quarantine_out_of_range: bool = False,
 ) -> dict:
     """Batch scoring as the `score-batch` flow runs it: chunk by chunk at constant memory,
     validated with the model's suite, every output row tagged with the model version, the
@@ -243,5 +254,6 @@ def score_file(
         chunk_rows=chunk_rows or CHUNK_ROWS,
         strict=strict,
         impute_missing=impute_missing,
+        quarantine_out_of_range=quarantine_out_of_range,
         mlflow_tracking_uri=tracking_uri,
     )

@@ -1,10 +1,12 @@
 """Scoring-time validation: an incoming batch checked against the model's expectation suite.
 
 Missing input columns stop the batch (unless the caller allows imputing them). Values that
-are not numbers in a numeric column, and values far outside the training range, send their
-row to quarantine with the reason. Everything else the suite notices (unseen categories,
-more missing values than in training, extra columns, a column's type changed) is reported
-and the rows are scored.
+are not numbers in a numeric column send their row to quarantine with the reason: it cannot
+be scored. Every other row is scored. Values far outside the training range and categories
+unseen in training are flagged on their row (the output's ``warnings`` column names the
+column, the value and the training range); with ``quarantine_out_of_range`` out-of-range
+rows are quarantined instead. Everything else the suite notices (more missing values than in
+training, extra columns, a column's type changed) is reported.
 """
 
 from __future__ import annotations
@@ -43,6 +45,12 @@ class BatchCheck:
     scorable: pd.DataFrame
     quarantined: pd.DataFrame
     findings: list[BatchFinding] = field(default_factory=list)
+    # Input row (from 0) -> what was flagged on it; its prediction is still made.
+    flags: dict[int, list[str]] = field(default_factory=dict)
+
+    def warnings(self) -> list[str]:
+        """One text per scorable row, in order: its flags, or "" for none."""
+        return ["; ".join(self.flags.get(int(i), [])) for i in self.scorable.index]
 
 
 def check_batch(
@@ -52,10 +60,13 @@ def check_batch(
     source: str = "a DataFrame",
     impute_missing: bool = False,
     strict: bool = False,
+    quarantine_out_of_range: bool = False,
 ) -> BatchCheck:
     """Split ``frame`` into rows to score and rows to quarantine, with the findings.
 
-    With ``strict``, any row that would be quarantined fails the whole batch instead.
+    With ``strict``, any row that would be quarantined or flagged fails the whole batch
+    instead. ``quarantine_out_of_range`` quarantines rows with values outside the training
+    range rather than scoring and flagging them.
     """
     columns = suite_columns(suite)
     findings: list[BatchFinding] = []
@@ -67,15 +78,21 @@ def check_batch(
         if column not in known:
             findings.append(BatchFinding(str(column), "is not a model input", 0, "ignored"))
     reasons: dict[int, list[str]] = defaultdict(list)
+    unseen: dict[int, list[str]] = defaultdict(list)
     frame = _coerce_numbers(frame, columns, reasons, findings)
-    _run_expectations(frame, suite, reasons, findings)
+    # Out-of-range rows are flagged, or quarantined when asked: either way --strict fails
+    # on them, as on rows that cannot be scored (unseen categories never failed a batch).
+    out_of_range = reasons if quarantine_out_of_range else defaultdict(list)
+    _run_expectations(frame, suite, reasons, out_of_range, unseen, findings)
     bad = sorted(reasons)
-    if strict and bad:
-        first = bad[0]
+    failing = sorted(set(bad) | set(out_of_range))
+    if strict and failing:
+        first = failing[0]
+        why = reasons.get(first, []) if first in reasons else out_of_range.get(first, [])
         raise DataError(
-            f"{len(bad)} of {len(frame)} rows of the data to score ({source}) fail the model's "
-            "checks (--strict), "
-            f"e.g. row {first + 1}: {'; '.join(reasons[first])}. Nothing was scored or written."
+            f"{len(failing)} of {len(frame)} rows of the data to score ({source}) "
+            "fail the model's checks (--strict), "
+            f"e.g. row {first + 1}: {'; '.join(why)}. Nothing was scored or written."
         )
     # As the rows came in (before numbers were parsed), as text where types are mixed.
     quarantined = original.loc[bad].copy()
@@ -84,7 +101,12 @@ def check_batch(
     quarantined.insert(0, "reason", ["; ".join(reasons[i]) for i in bad])
     quarantined.insert(0, "row", [i + 1 for i in bad])
     scorable = frame.drop(index=bad)
-    return BatchCheck(scorable, quarantined.reset_index(drop=True), findings)
+    flags: dict[int, list[str]] = defaultdict(list)
+    for found in ({} if out_of_range is reasons else out_of_range, unseen):
+        for i, texts in found.items():
+            if i not in reasons:
+                flags[i] += texts
+    return BatchCheck(scorable, quarantined.reset_index(drop=True), findings, dict(flags))
 
 
 def _repeated_columns(frame, columns, source, findings) -> pd.DataFrame:
@@ -144,7 +166,7 @@ def _coerce_numbers(frame, columns, reasons, findings) -> pd.DataFrame:
     return frame.assign(**parsed_columns) if parsed_columns else frame
 
 
-def _run_expectations(frame, suite, reasons, findings) -> None:
+def _run_expectations(frame, suite, reasons, out_of_range, unseen, findings) -> None:
     """The suite's expectations over the batch, one column at a time.
 
     Each column's expectations see a frame of that column alone: Great Expectations copies
@@ -160,18 +182,24 @@ def _run_expectations(frame, suite, reasons, findings) -> None:
     for column, expectations in by_column.items():
         # Table-level expectations look at the column names only.
         part = frame[[column]] if column else frame.iloc[:0]
-        _validate_part(part, expectations, reasons, findings)
+        _validate_part(part, expectations, reasons, out_of_range, unseen, findings)
 
 
-def _validate_part(part, expectations, reasons, findings) -> None:
+def _validate_part(part, expectations, reasons, out_of_range, unseen, findings) -> None:
     critical = [e for e in expectations if e.get("severity") == CRITICAL]
     warnings = [e for e in expectations if e.get("severity") != CRITICAL]
     for outcome in _outcomes(part, critical, "COMPLETE"):
         if not outcome.success:
-            _quarantine(outcome, part, reasons, findings)
-    for outcome in _outcomes(part, warnings, "SUMMARY"):
+            by_range = outcome.type == "expect_column_values_to_be_between"
+            rows = out_of_range if by_range else reasons
+            _record_rows(outcome, part, rows, findings, quarantine=rows is reasons)
+    # COMPLETE, so Great Expectations lists the rows with unseen categories, as the native
+    # checks do, for their flags.
+    for outcome in _outcomes(part, warnings, "COMPLETE"):
         if not outcome.success and not _imputed(outcome, findings):
             findings.append(_warning(outcome, part))
+            if outcome.type == "expect_column_values_to_be_in_set":
+                _flag_unseen(outcome, part, unseen)
 
 
 @dataclass(frozen=True)
@@ -363,7 +391,8 @@ def _imputed(outcome: Outcome, findings) -> bool:
     return any(f.column == column and f.problem == "is missing" for f in findings)
 
 
-def _quarantine(outcome: Outcome, frame, reasons, findings) -> None:
+def _record_rows(outcome: Outcome, frame, rows_out, findings, *, quarantine: bool) -> None:
+    """Each failing row's reason, into ``rows_out`` (quarantine reasons or row flags)."""
     column = outcome.kwargs.get("column", "")
     details = outcome.result
     # Great Expectations lists every failing row's index, but only the first 200 values.
@@ -375,13 +404,23 @@ def _quarantine(outcome: Outcome, frame, reasons, findings) -> None:
     else:
         why = f"fails {outcome.type}"
     for i, value in zip(rows, values, strict=True):
-        reasons[i].append(f"{column}={_plain_text(value)} {why}")
+        rows_out[i].append(f"{column}={_plain_text(value)} {why}")
     if not rows and outcome.exception_info.get("raised_exception"):
         raise DataError(
             f"Column {column!r} could not be checked: "
             f"{outcome.exception_info.get('exception_message')}"
         )
-    findings.append(BatchFinding(column, f"has values {why}", len(rows), "quarantined"))
+    action = "quarantined" if quarantine else "scored; flagged in the 'warnings' column"
+    findings.append(BatchFinding(column, f"has values {why}", len(rows), action))
+
+
+def _flag_unseen(outcome: Outcome, frame, flags) -> None:
+    """Rows with a category unseen in training, flagged (where the check listed them)."""
+    column = outcome.kwargs.get("column", "")
+    rows = [int(i) for i in outcome.result.get("unexpected_index_list") or []]
+    values = frame[column].to_numpy()[rows] if rows else []
+    for i, value in zip(rows, values, strict=True):
+        flags[i].append(f"{column}={_plain_text(value)} unseen in training")
 
 
 def _warning(outcome: Outcome, frame) -> BatchFinding:

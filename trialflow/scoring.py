@@ -58,9 +58,12 @@ def score_batch(
     source: str = "a DataFrame",
     strict: bool = False,
     impute_missing: bool = False,
+    quarantine_out_of_range: bool = False,
 ) -> ScoredBatch:
-    """Check ``frame`` against ``suite`` (when the model has one), then score the rows that
-    pass. ``strict`` fails the batch where rows would be quarantined."""
+    """Check ``frame`` against ``suite`` (when the model has one), then score every row that
+    can be scored; the ``warnings`` column flags values outside the training range and
+    unseen categories. ``strict`` fails the batch on any row quarantined or flagged;
+    ``quarantine_out_of_range`` quarantines out-of-range rows instead of flagging them."""
     if suite is None:
         frame = frame.reset_index(drop=True)
         rows = pd.RangeIndex(1, len(frame) + 1)
@@ -69,8 +72,16 @@ def score_batch(
     # output-path check, made before Prefect's API starts, should not wait for.
     from trialflow.batch_checks import check_batch
 
-    check = check_batch(frame, suite, source=source, strict=strict, impute_missing=impute_missing)
+    check = check_batch(
+        frame,
+        suite,
+        source=source,
+        strict=strict,
+        impute_missing=impute_missing,
+        quarantine_out_of_range=quarantine_out_of_range,
+    )
     predictions = score_frame(pipeline, check.scorable, rows=check.scorable.index + 1)
+    predictions["warnings"] = check.warnings()
     return ScoredBatch(predictions, check.quarantined, check.findings)
 
 
