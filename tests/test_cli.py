@@ -131,7 +131,7 @@ def test_train_then_predict_round_trip(tmp_path, capsys):
     assert code == 0
     scored = pd.read_parquet(tmp_path / "out.parquet")
     assert len(scored) == 100
-    assert list(scored.columns) == ["row", "prediction", "proba_bad", "proba_good"]
+    assert list(scored.columns) == ["row", "prediction", "proba_bad", "proba_good", "warnings"]
     assert scored["row"].tolist() == list(range(1, 101))
     code = main(
         ["predict", "nope", str(tmp_path / "score.csv"), "--output", str(tmp_path / "x.csv")]

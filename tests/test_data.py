@@ -135,9 +135,8 @@ def test_a_parquet_list_column_is_left_out_with_a_note(tmp_path):
     pq.write_table(pa.table({"tags": [[1, 2], [3]], "y": [0, 1], "x": [0.5, 1.5]}), path)
     frame = read_table(str(path))
     assert list(frame.columns) == ["y", "x"]
-    assert _notes(frame)["nested columns"] == [
-        "'tags' (list<item: int64>) left out: not a table value"
-    ]
+    (note,) = _notes(frame)["nested columns"]
+    assert note.startswith("'tags' (list<") and note.endswith("left out: not a table value")
 
 
 def test_scoring_reads_a_file_in_chunks_as_training_read_it(tmp_path):

@@ -226,9 +226,9 @@ def read_header(source: str) -> list[str] | None:
         if path.suffix.lower() == ".csv":
             names = csv_layout(path, source).names
         else:
-            schema, nested = _parquet_schema(path, source)
-            flat = [f.name for f in schema if f.name not in {n for n, _ in nested}]
-            names, _ = repaired_names(flat)
+            # Nested columns included: a nested target is reported as such when loading.
+            schema, _ = _parquet_schema(path, source)
+            names, _ = repaired_names([f.name for f in schema])
     return names
 
 
