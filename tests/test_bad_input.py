@@ -203,8 +203,9 @@ def test_unicode_and_spaces_in_names_survive_loading(credit):
 
 @pytest.mark.integration
 def test_everyday_files_that_need_repairs_train_and_say_what_was_repaired(tmp_path, credit, capsys):
-    """A European Excel export (cp1252, curly quotes, a repeated and a blank header name) and
-    a Parquet file with a list column both train; the guardrails say what was repaired."""
+    """A European Excel export (cp1252, curly quotes, a repeated and a blank header name), a
+    Latin-1 CSV and a Parquet file with a list column all train; the guardrails say what
+    was repaired."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -216,6 +217,9 @@ def test_everyday_files_that_need_repairs_train_and_say_what_was_repaired(tmp_pa
     names[3] = ""  # and Time has no name
     csv = "\n".join([";".join(names), *body]) + "\n"
     (tmp_path / "excel.csv").write_bytes(csv.encode("cp1252"))
+    # A Latin-1 export: accented category labels, no cp1252-only characters.
+    latin = credit.head(400).assign(Home=credit["Home"].head(400).astype(str) + "_é")
+    (tmp_path / "latin1.csv").write_bytes(latin.to_csv(index=False).encode("latin-1"))
     table = pa.Table.from_pandas(credit.head(400), preserve_index=False)
     table = table.append_column("tags", pa.array([[i % 3, i % 5] for i in range(400)]))
     pq.write_table(table, tmp_path / "tags.parquet")
@@ -224,6 +228,7 @@ def test_everyday_files_that_need_repairs_train_and_say_what_was_repaired(tmp_pa
 
     for name, expected in (
         ("excel.csv", ("read as cp1252", "repeated name 'Seniority'", "blank name at position 4")),
+        ("latin1.csv", ("read as latin-1",)),
         ("tags.parquet", ("'tags' (list<", "left out")),
     ):
         result = trialflow.train(
