@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterator
@@ -160,12 +161,19 @@ def text_encoding(path: Path, head: bytes) -> tuple[str, str]:
 
 def _first_non_utf8(path: Path) -> tuple[int, int] | None:
     """(offset, byte) of the first byte that is not UTF-8, or None: checked in chunks, so a
-    large file is never held whole."""
+    large file is never held whole. Once per file version: a run reads the header before
+    Prefect starts, then the table, and each would otherwise scan the whole file."""
+    stat = path.stat()
+    return _first_non_utf8_of(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _first_non_utf8_of(path: str, size: int, mtime_ns: int) -> tuple[int, int] | None:
     import codecs
 
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset = 0
-    with path.open("rb") as handle:
+    with open(path, "rb") as handle:
         while True:
             chunk = handle.read(_DECODE_CHUNK)
             try:
