@@ -28,9 +28,10 @@ def train(
     TrainConfig field as keyword arguments. The time budget starts at ``started`` (epoch
     seconds; default now), so a caller's own start-up counts against it.
     """
-    from trialflow import cluster, frames, head_start
-
+    # Before the imports below (Dask's alone is ~0.7 s): the budget counts from the call.
     started = started or time.time()
+    from trialflow import cluster
+
     frame = data if isinstance(data, pd.DataFrame) else None
     if config is None:
         if target is None:
@@ -43,6 +44,10 @@ def train(
     configure_environment()
     if not config.dask_address:
         cluster.prestart_local_cluster(config.local_workers(), config.gpu_workers)
+    # Imported once the cluster is starting: its worker processes start on the other core
+    # while these imports (scikit-learn's among them) run here.
+    from trialflow import frames, head_start
+
     # Held here, passed by key: Prefect's API stores flow parameters and refuses big ones.
     frame_key = frames.hold(frame) if frame is not None else ""
     ahead = None
@@ -52,8 +57,9 @@ def train(
         # table fails here, in seconds.
         deadline = started + config.time_budget
         ahead = head_start.start(config, frame_key, deadline)
-        # Started only now: importing Prefect beside the search's first submissions (one
-        # interpreter lock) delayed the first trial by ~0.6 s on 2 cores.
+        # Started only now: importing Prefect beside the search's first submissions and the
+        # Great Expectations import (one interpreter lock) delayed the first trial by ~0.6 s
+        # on 2 cores, and starting it before the latter made that import 2.5 s slower.
         _start_prefect()
         _start_prewarm(config)
         from trialflow import prefect_api
@@ -64,7 +70,8 @@ def train(
         # the first trials need more.
         from trialflow.flows.automl import automl
 
-        result = automl(config=config, frame_key=frame_key, deadline=deadline)
+        with prefect_api.flow_run_settings():
+            result = automl(config=config, frame_key=frame_key, deadline=deadline)
         # Prefect's end of the flow run (final state, logs and events sent) after its body.
         result.timings["flow_end"] = round(
             time.time() - started - result.timings.pop("flow_body_ended"), 3
@@ -217,12 +224,13 @@ def retrain(
 
     try:
         prefect_api.wait_until_ready()
-        return retrain_flow(
-            config=config,
-            evaluation_data=evaluation_data,
-            newest_share=newest_share,
-            margin=margin,
-        )
+        with prefect_api.flow_run_settings():
+            return retrain_flow(
+                config=config,
+                evaluation_data=evaluation_data,
+                newest_share=newest_share,
+                margin=margin,
+            )
     finally:
         cluster.close_prestarted()
 
@@ -247,13 +255,14 @@ def score_file(
     from trialflow.flows.score_batch import score_batch
 
     prefect_api.wait_until_ready()
-    return score_batch(
-        model=ref,
-        input_path=data,
-        output_path=output,
-        chunk_rows=chunk_rows or CHUNK_ROWS,
-        strict=strict,
-        impute_missing=impute_missing,
-        quarantine_out_of_range=quarantine_out_of_range,
-        mlflow_tracking_uri=tracking_uri,
-    )
+    with prefect_api.flow_run_settings():
+        return score_batch(
+            model=ref,
+            input_path=data,
+            output_path=output,
+            chunk_rows=chunk_rows or CHUNK_ROWS,
+            strict=strict,
+            impute_missing=impute_missing,
+            quarantine_out_of_range=quarantine_out_of_range,
+            mlflow_tracking_uri=tracking_uri,
+        )

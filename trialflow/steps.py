@@ -115,6 +115,7 @@ def search(
     notice: Callable[[str], None],
     on_directory: Callable[[SearchDirectory], None] | None = None,
     cancel: threading.Event | None = None,
+    on_submitted: Callable[[], None] | None = None,
 ) -> list[TrialResult]:
     """Run the search on the configured Dask cluster (or a local one, closed after).
 
@@ -122,12 +123,12 @@ def search(
     run, carries on from the trials already finished. ``on_trial`` sees each finished trial
     (the progress bar is fed here); ``notice`` receives what a log should say;
     ``on_directory`` is told where the trials are recorded; setting ``cancel`` ends the
-    search early.
+    search early; ``on_submitted`` is called once the first trials are on the workers.
     """
     from trialflow.checkpoints import claimed_search_directory
     from trialflow.cluster import dask_cluster
     from trialflow.home import run_directory
-    from trialflow.search import best_trial, search_trials
+    from trialflow.search import best_trial, prepare_search, search_trials
     from trialflow.trial_store import TrialStore
 
     progress.emit("stage", name="search")
@@ -161,21 +162,26 @@ def search(
         if recorded:
             notice(f"Resuming from {recorded} trials an earlier run recorded.")
             progress.emit("resumed", trials=recorded, finished=False)
+        # Prepared before the cluster is asked for: a local one may still be starting.
+        prepared = prepare_search(
+            table,
+            plan,
+            learners,
+            config,
+            metric=metric,
+            store_directory=str(directory.path),
+            profile=profile,
+            cancel=cancel,
+        )
         with dask_cluster(
             config.dask_address, n_workers=config.local_workers(), gpu_workers=config.gpu_workers
         ) as address:
             trials = search_trials(
-                table,
-                plan,
-                learners,
-                config,
-                metric=metric,
+                prepared,
                 scheduler_address=address,
                 budget=Budget(deadline),
                 on_result=report,
-                store_directory=str(directory.path),
-                profile=profile,
-                cancel=cancel,
+                on_submitted=on_submitted,
             )
         directory.mark_finished(run_id, len(trials))
         return trials
