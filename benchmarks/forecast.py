@@ -2,7 +2,7 @@
 seasonal naive, AutoETS and AutoARIMA, all run by this one rolling-origin harness.
 
     .venv/bin/python -m benchmarks.forecast [--budget 120] [--tables chicago_ridership]
-        [--refit] [--n-jobs 2]
+        [--refit] [--n-jobs 2] [--baseline-limit 180]
 
 Per table the last 3 windows of H steps of every series are held out. trialflow fits once,
 within the budget, on the history before the earliest window, and forecasts each window
@@ -70,7 +70,38 @@ def score(held: pd.DataFrame, column: str) -> dict:
     }
 
 
-def run_table(entry: dict, budget: float, refit: bool, n_jobs: int) -> list[dict]:
+def baseline_forecasts(name: str, splits, horizon: int, limit: float) -> pd.DataFrame | None:
+    """A baseline's forecasts of every window, or None when they take over ``limit``
+    seconds (AutoARIMA on us_employment ran for over 5 minutes): run in a forked process
+    that is stopped then."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+
+    def work() -> None:
+        learner = StatisticalLearner(name)
+        results.put(
+            pd.concat(
+                [
+                    learner.predict(history, horizon).assign(window=int(part["window"].iloc[0]))
+                    for history, part in splits
+                ]
+            )
+        )
+
+    process = context.Process(target=work, daemon=True)
+    process.start()
+    try:
+        return results.get(timeout=limit)
+    except Exception:  # queue.Empty: out of time
+        return None
+    finally:
+        process.terminate()
+        process.join()
+
+
+def run_table(entry: dict, budget: float, refit: bool, n_jobs: int, limit: float) -> list[dict]:
     horizon = entry["horizon"]
     frame = load_frame(entry)
     panel = prepare_panel(
@@ -90,14 +121,14 @@ def run_table(entry: dict, budget: float, refit: bool, n_jobs: int) -> list[dict
     rows = [run_trialflow(entry, panel, splits, held, budget, refit, n_jobs)]
     for name in BASELINES:
         started = time.perf_counter()
-        learner = StatisticalLearner(name)
-        predicted = pd.concat(
-            [
-                learner.predict(history, horizon).assign(window=int(part["window"].iloc[0]))
-                for history, part in splits
-            ]
-        )
+        predicted = baseline_forecasts(name, splits, horizon, limit)
         seconds = time.perf_counter() - started
+        if predicted is None:
+            rows.append({"system": f"statsforecast {name}", "mase": None, "smape": None,
+                         "rmse": None, "coverage": None, "seconds": seconds,
+                         "note": f"did not finish in {limit:g} s"})  # fmt: skip
+            print(f"  {rows[-1]['system']:<28} did not finish in {limit:g} s")
+            continue
         merged = held.merge(predicted, on=["unique_id", "ds", "window"], how="left")
         rows.append({"system": f"statsforecast {name}", **score(merged, "prediction"),
                      "coverage": None, "seconds": seconds})  # fmt: skip
@@ -164,6 +195,11 @@ def write(rows: list[dict]) -> None:
     for r in rows:
         cover = "" if r["coverage"] is None or pd.isna(r["coverage"]) else f"{r['coverage']:.0%}"
         target = f"≤ {TARGETS[r['table']]}" if r["system"] == "trialflow" else ""
+        if r["mase"] is None:
+            lines.append(
+                f"| {r['table']} | {r['system']} | {r.get('note')} | | | | {r['seconds']:.1f} | |"
+            )
+            continue
         lines.append(
             f"| {r['table']} | {r['system']} | {r['mase']:.3f} | {r['smape']:.2f} | "
             f"{r['rmse']:.1f} | {cover} | {r['seconds']:.1f} | {target} |"
@@ -179,6 +215,9 @@ def main() -> None:
     parser.add_argument("--tables", default="all")
     parser.add_argument("--refit", action="store_true")
     parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument(
+        "--baseline-limit", type=float, default=180.0, help="seconds per baseline and table"
+    )
     args = parser.parse_args()
     entries = load_entries()
     if args.tables != "all":
@@ -187,7 +226,7 @@ def main() -> None:
     rows = []
     for entry in entries:
         print(f"{entry['name']} (h = {entry['horizon']})")
-        rows += run_table(entry, args.budget, args.refit, args.n_jobs)
+        rows += run_table(entry, args.budget, args.refit, args.n_jobs, args.baseline_limit)
     write(rows)
     print(f"Wrote {OUT / 'forecast.md'} and forecast.csv.")
 

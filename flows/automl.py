@@ -40,6 +40,11 @@ def automl(config: TrainConfig, frame_key: str = "", deadline: float | None = No
     of ``config.data``: tables never travel as flow parameters, which Prefect's API stores.
     ``deadline`` (epoch seconds) is set by callers that started the clock before the flow.
     """
+    if config.task == "forecast":
+        # A deployment's or the UI's training run with task=forecast.
+        from trialflow.flows.forecast import forecast
+
+        return forecast(config=config, frame_key=frame_key, deadline=deadline)
     budget = run_budget(config, deadline)
     started = deadline - config.time_budget if deadline else time.time()
     # Before the flow run began: a head start's steps and Prefect's API start (first_trial

@@ -31,6 +31,12 @@ def score_batch(
     pipeline, registered = load_model(model, configured_uri=mlflow_tracking_uri)
     version = f"{registered.name}/{registered.version}"
     logger = get_run_logger()
+    if getattr(pipeline, "task", None) == "forecast":
+        from trialflow.forecast.run import forecast_file
+
+        counts = forecast_file(pipeline, input_path, output_path, model_version=version)
+        logger.info("Forecast %d steps from %d rows of history.", counts.scored, counts.rows)
+        return {"model_version": version, **vars(counts)}
     counts = score_file(
         pipeline,
         load_expectations(registered),

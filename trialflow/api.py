@@ -42,6 +42,8 @@ def train(
     if frame is None and config.data:
         _check_header(config.data, config.target)  # in milliseconds, before anything starts
     configure_environment()
+    if config.task == "forecast":
+        return _forecast(config, frame, started)
     if not config.dask_address:
         cluster.prestart_local_cluster(config.local_workers(), config.gpu_workers)
     # Imported once the cluster is starting: its worker processes start on the other core
@@ -87,6 +89,29 @@ def train(
     result.timings["prefect_ready"] = round(prefect_ready, 3)
     if cluster.last_start_seconds is not None and not config.dask_address:
         result.timings["dask_start"] = cluster.last_start_seconds
+    result.timings["total"] = round(time.time() - started, 3)
+    return result
+
+
+def _forecast(config: TrainConfig, frame: pd.DataFrame | None, started: float):
+    """The `forecast` flow; returns a ForecastResult."""
+    from trialflow import frames, prefect_api
+
+    frame_key = frames.hold(frame) if frame is not None else ""
+    try:
+        _start_prefect()
+        prefect_api.wait_until_ready()
+        prefect_ready = time.time() - started
+        from trialflow.flows.forecast import forecast
+
+        with prefect_api.flow_run_settings():
+            result = forecast(
+                config=config, frame_key=frame_key, deadline=started + config.time_budget
+            )
+    finally:
+        if frame_key:
+            frames.release(frame_key)
+    result.timings.update(prefect_ready=round(prefect_ready, 3))
     result.timings["total"] = round(time.time() - started, 3)
     return result
 
@@ -160,11 +185,14 @@ def predict(
     strict: bool = False,
     impute_missing: bool = False,
     quarantine_out_of_range: bool = False,
+    future: str | pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Predictions for a table from a registered model: `row` (input row number from 1),
     `prediction`, plus `proba_<class>`, and `warnings` (values outside the training range
     or unseen in training, per row). Rows that cannot be scored are left out; ``score``
-    returns them with the reasons."""
+    returns them with the reasons. A forecast model forecasts its horizon after each
+    series' last timestamp in ``data`` (series columns, time column, `prediction`, `p10`,
+    `p90`); ``future`` gives known covariates for those steps."""
     return score(
         ref,
         data,
@@ -172,6 +200,7 @@ def predict(
         strict=strict,
         impute_missing=impute_missing,
         quarantine_out_of_range=quarantine_out_of_range,
+        future=future,
     ).predictions
 
 
@@ -183,10 +212,12 @@ def score(
     strict: bool = False,
     impute_missing: bool = False,
     quarantine_out_of_range: bool = False,
+    future: str | pd.DataFrame | None = None,
 ):
     """Validate ``data`` against the model's expectation suite and score every row that can
     be scored; returns a ScoredBatch (predictions with per-row warnings, quarantined rows
-    with reasons, findings)."""
+    with reasons, findings). For a forecast model, ``data`` is the history to forecast
+    from and ``future`` the known covariates of the forecast steps (a ForecastBatch)."""
     from trialflow.data import read_table
     from trialflow.registry import load_expectations
     from trialflow.registry import load_model as _load
@@ -195,6 +226,16 @@ def score(
     configure_environment()
     frame = read_table(data) if isinstance(data, str) else data
     pipeline, model = _load(ref, configured_uri=tracking_uri)
+    if getattr(pipeline, "task", None) == "forecast":
+        from trialflow.forecast.run import forecast_batch
+
+        return forecast_batch(
+            pipeline, frame, read_table(future) if isinstance(future, str) else future
+        )
+    if future is not None:
+        raise ConfigError(
+            f"--future gives the known covariates of a forecast; {ref!r} is not a forecast model."
+        )
     return score_batch(
         pipeline,
         frame,

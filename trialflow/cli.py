@@ -62,9 +62,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate DATA against the checks MODEL (NAME, NAME/VERSION or "
         "NAME@ALIAS) learned from its training data, then score it: one row per input row that "
         "passed, in input order: `row` (input row number), `prediction`, plus `proba_<class>` "
-        "per class. Rows that fail go to OUT's .quarantine file with the reason.",
+        "per class. Rows that fail go to OUT's .quarantine file with the reason. A forecast "
+        "model forecasts its horizon after each series' last timestamp in DATA: the series "
+        "columns, the time column, `prediction`, `p10` and `p90`.",
     )
     _add_scoring_arguments(predict)
+    predict.add_argument(
+        "--future",
+        default=None,
+        metavar="FILE",
+        help="forecast models: the known covariates of the forecast steps (.csv or .parquet, "
+        "with the series and time columns)",
+    )
     _add_common(predict)
     predict.set_defaults(command="predict", run=_run_predict)
 
@@ -318,6 +327,12 @@ def _run_train(args: argparse.Namespace) -> int:
     config = _config_from_args(args)
     if not args.verbose:
         _silence_prefect_console()
+    if config.task == "forecast":
+        from trialflow.cli_output import print_forecast_result
+
+        result = train(config=config, started=started)
+        print_forecast_result(result, wall_seconds=time.time() - started)
+        return 0
     with TrainProgress(config, enabled=not args.no_progress and not args.verbose):
         result = train(config=config, started=started)
     print_train_result(result, wall_seconds=time.time() - started)
@@ -336,6 +351,7 @@ def _run_predict(args: argparse.Namespace) -> int:
         strict=args.strict,
         impute_missing=args.impute_missing,
         quarantine_out_of_range=args.quarantine_out_of_range,
+        future=args.future,
     )
     quarantine = quarantine_path(output)
     write_all_atomically({str(output): scored.predictions, str(quarantine): scored.quarantined})

@@ -228,3 +228,36 @@ def _escape_markup(text: str) -> str:
     from rich.markup import escape
 
     return escape(text)
+
+
+def print_forecast_result(result, *, wall_seconds: float) -> None:
+    """The backtest leaderboard of a forecast run, its notes and where it went."""
+    board = result.leaderboard
+    forecaster = result.forecaster
+    table = Table(
+        title=f"Backtests: {forecaster.horizon} steps ahead ({forecaster.frequency}), "
+        f"{int(forecaster.backtest['window'].max())} windows"
+    )
+    for column in ("model", "MASE", "sMAPE", "RMSE", "weight", "s"):
+        table.add_column(column)
+    for row in board.itertuples():
+        table.add_row(
+            row.model,
+            f"{row.mase:.4f}",
+            f"{row.smape:.2f}",
+            f"{row.rmse:.4g}",
+            "" if row.weight != row.weight else f"{row.weight:.2f}",
+            "" if row.seconds != row.seconds else f"{row.seconds:.1f}",
+        )
+    stdout.print(table)
+    for note in forecaster.notes:
+        stdout.print(_escape_markup(note), highlight=False)
+    stdout.print(
+        f"Registered model: {result.model_name} version {result.model_version} (forecast "
+        f"with: trialflow predict {result.model_name}/{result.model_version} HISTORY "
+        "--output OUT)",
+        highlight=False,
+    )
+    if result.report_path:
+        print(f"Report: {result.report_path}")
+    stdout.print(f"Wall clock: {wall_seconds:.1f} s.", highlight=False)

@@ -11,7 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from trialflow.fairness import MAX_DIFFERENCE, MIN_RATIO, MIN_REPRESENTATION
 from trialflow.metrics import METRICS, default_metric
 
-Task = Literal["auto", "binary", "multiclass", "regression"]
+Task = Literal["auto", "binary", "multiclass", "regression", "forecast"]
+# The parameters only a forecast reads; elsewhere they are refused rather than ignored.
+FORECAST_FIELDS = (
+    "time_column", "series", "horizon", "frequency", "known_covariates", "aggregate",
+)  # fmt: skip
 
 
 class TrainConfig(BaseModel):
@@ -28,7 +32,9 @@ class TrainConfig(BaseModel):
     )
     target: str = Field(description="Name of the column to predict.")
     task: Task = Field(
-        default="auto", description="Prediction task; 'auto' infers it from the target column."
+        default="auto",
+        description="Prediction task; 'auto' infers it from the target column. 'forecast' "
+        "forecasts the target's next --horizon steps per series (needs --time-column).",
     )
     metric: str | None = Field(
         default=None,
@@ -152,6 +158,33 @@ class TrainConfig(BaseModel):
             "subdivision) or the name of a column whose values are such codes."
         ),
     )
+    time_column: str = Field(
+        default="",
+        description="Forecast: the column of timestamps.",
+    )
+    series: list[str] = Field(
+        default_factory=list,
+        description="Forecast: the columns that name a series (empty: the table is one series).",
+    )
+    horizon: int | None = Field(
+        default=None, ge=1, description="Forecast: how many steps ahead to forecast."
+    )
+    frequency: str = Field(
+        default="",
+        description="Forecast: the series' frequency as a pandas alias (D, W-SUN, MS, h, ...); "
+        "empty: inferred from the timestamps.",
+    )
+    known_covariates: list[str] = Field(
+        default_factory=list,
+        description="Forecast: columns known in advance (prices, promotions), given for the "
+        "forecast steps with --future; every other column is used only up to the forecast "
+        "origin.",
+    )
+    aggregate: Literal["sum", "mean", "last"] | None = Field(
+        default=None,
+        description="Forecast: combine rows with the same series and timestamp this way "
+        "(default: such duplicates are an error).",
+    )
     featurization: str = Field(
         default="",
         description=(
@@ -249,8 +282,28 @@ class TrainConfig(BaseModel):
 
     @model_validator(mode="after")
     def _metric_fits_task(self) -> TrainConfig:
-        if self.metric is not None and self.task != "auto":
+        if self.task == "forecast":
+            if self.metric is not None:
+                raise ValueError(
+                    f"A forecast is scored by MASE, sMAPE and RMSE and chosen by MASE; leave "
+                    f"'metric' empty (got {self.metric!r})."
+                )
+        elif self.metric is not None and self.task != "auto":
             METRICS[self.metric].check_task(self.task)
+        return self
+
+    @model_validator(mode="after")
+    def _forecast_parameters(self) -> TrainConfig:
+        if self.task == "forecast":
+            missing = [n for n in ("time_column", "horizon") if not getattr(self, n)]
+            if missing:
+                flags = ", ".join("--" + n.replace("_", "-") for n in missing)
+                raise ValueError(f"A forecast needs {flags}.")
+            return self
+        given = [n for n in FORECAST_FIELDS if getattr(self, n)]
+        if given:
+            flags = ", ".join("--" + n.replace("_", "-") for n in given)
+            raise ValueError(f"{flags} apply only to --task forecast.")
         return self
 
     @model_validator(mode="after")

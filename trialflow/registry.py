@@ -388,7 +388,8 @@ def resolve_model(ref: str, *, configured_uri: str = "") -> tuple[str, str]:
 
 
 def load_model(ref: str, *, configured_uri: str = ""):
-    """The fitted pipeline registered under ``ref``, from this project's own store."""
+    """The fitted pipeline (or forecaster) registered under ``ref``, from this project's own
+    store."""
     uri = tracking_uri(configured_uri)
     stored = _stored_version(uri, _parse_ref(ref))
     pipeline = _load_stored(stored) if stored is not None else None
@@ -398,10 +399,13 @@ def load_model(ref: str, *, configured_uri: str = ""):
     mlflow = _use_store(uri)
     registered = mlflow.MlflowClient().get_model_version(name, version)
     model_uri = f"models:/{name}/{version}"
+    found = RegisteredModel(name, version, registered.run_id or "", uri)
+    if registered.tags.get("trialflow.task") == "forecast":
+        from trialflow.forecast.registration import download_forecaster
+
+        return download_forecaster(mlflow, model_uri), found
     check_stored_types(model_uri, registered.tags.get(USER_MODULES_TAG, ""), f"{name}/{version}")
-    return mlflow.sklearn.load_model(model_uri), RegisteredModel(
-        name, version, registered.run_id or "", uri
-    )
+    return mlflow.sklearn.load_model(model_uri), found
 
 
 def check_stored_types(model_uri: str, user_modules: str, label: str) -> None:
@@ -589,6 +593,11 @@ def _load_stored(stored: _StoredVersion):
     flavors = description.get("flavors") if isinstance(description, dict) else None
     if not isinstance(flavors, dict):
         return None
+    if "trialflow_forecaster" in flavors:
+        # Plain files (JSON, Parquet, LightGBM's text), nothing to deserialise as code.
+        from trialflow.forecast.store import read_forecaster
+
+        return read_forecaster(stored.model_dir)
     flavor = flavors.get("sklearn") or {}
     _check_flavor(flavor, stored.user_modules, f"{stored.name}/{stored.version}")
     model_file = stored.model_dir / str(flavor.get("pickled_model"))

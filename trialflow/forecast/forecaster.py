@@ -10,7 +10,8 @@ round-trip it without pickle.
 from __future__ import annotations
 
 import time as clock
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,7 @@ class Forecaster:
     """A fitted forecaster; ``predict`` forecasts ``horizon`` steps after each series'
     last timestamp in the history it is given."""
 
+    task: ClassVar[str] = "forecast"
     target: str
     time: str
     series: tuple[str, ...]
@@ -111,7 +113,7 @@ class Forecaster:
 
     def to_state(self) -> dict:
         """Plain values and DataFrames only (no pickled objects)."""
-        state = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "learners"}
+        state = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "learners"}
         state["learners"] = {name: lr.to_state() for name, lr in self.learners.items()}
         return state
 
