@@ -20,7 +20,7 @@ from trialflow.forecast.store import STATE_FILE, read_forecaster, write_forecast
 def test_forecast_parameters_are_checked_in_the_config():
     with pytest.raises(ValueError, match="A forecast needs --time-column, --horizon"):
         TrainConfig(target="y", task="forecast")
-    with pytest.raises(ValueError, match="--horizon, --series apply only to --task forecast"):
+    with pytest.raises(ValueError, match="--series, --horizon apply only to --task forecast"):
         TrainConfig(target="y", horizon=7, series=["store"])
     with pytest.raises(ValueError, match="chosen by MASE"):
         TrainConfig(target="y", task="forecast", time_column="t", horizon=3, metric="r2")
