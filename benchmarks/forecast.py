@@ -179,8 +179,17 @@ def run_trialflow(entry, panel, splits, held, budget, refit, n_jobs) -> dict:
 
 
 def write(rows: list[dict]) -> None:
+    """forecast.md and forecast.csv; the rows of tables not run now are kept from the last
+    forecast.csv, so a run can be split by --tables."""
     frame = pd.DataFrame(rows)
     OUT.mkdir(parents=True, exist_ok=True)
+    earlier = OUT / "forecast.csv"
+    if earlier.exists():
+        kept = pd.read_csv(earlier)
+        kept = kept[~kept["table"].isin(frame["table"])]
+        frame = pd.concat([kept, frame], ignore_index=True)
+        frame = frame.astype(object).where(frame.notna(), None)
+        rows = frame.to_dict("records")
     frame.to_csv(OUT / "forecast.csv", index=False)
     lines = [
         "# Forecasting: trialflow against statsforecast baselines",
