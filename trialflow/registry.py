@@ -12,7 +12,7 @@ import threading
 import time
 import urllib.parse
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
@@ -158,7 +158,6 @@ def register_model(
     point marks the run failed and deletes a version already made: no half-made version.
     Registrations into one SQLite store take turns (``store_write_lock``).
     """
-    from mlflow.entities import Metric, Param, RunTag
     from mlflow.models import Model, infer_signature
     from threadpoolctl import threadpool_limits
 
@@ -176,11 +175,47 @@ def register_model(
     types, data = _checked_skops(pipeline, trusted, trusted_modules)
     # In the store's database, beside the version: loading checks the artifact against it.
     tags = {**tags, USER_MODULES_TAG: ",".join(trusted_modules)}
+    return register_logged(
+        name,
+        uri=uri,
+        params=params,
+        metrics=metrics,
+        tags=tags,
+        artifacts=lambda folder: _write_artifacts(folder, tables, documents or {}, texts or {}),
+        log_model=lambda: Model.log(
+            artifact_path=None,  # deprecated for name, but without a default
+            name="model",
+            flavor=_SkopsBytes(data),
+            flavor_name=mlflow.sklearn.__name__,
+            serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
+            signature=signature,
+            pip_requirements=_requirements(),
+            skops_trusted_types=types,
+        ),
+    )
+
+
+def register_logged(
+    name: str,
+    *,
+    uri: str,
+    params: dict[str, Any],
+    metrics: dict[str, float],
+    tags: dict[str, str],
+    artifacts: Callable[[Path], None],
+    log_model: Callable[[], Any],
+) -> RegisteredModel:
+    """One MLflow run with its params, metrics, tags and artifacts (``artifacts`` writes
+    them into a folder), the model ``log_model`` logs in it, and a version registered from
+    that model, all or nothing; registrations into one SQLite store take turns."""
+    from mlflow.entities import Metric, Param, RunTag
+
+    mlflow = _use_store(uri)
     with store_write_lock(uri), tempfile.TemporaryDirectory(prefix="trialflow-") as folder:
         # Every table and document is written into one folder and logged with one call, and
         # params, metrics and tags go in one batch: each MLflow call is a round trip (a
         # transaction on SQLite, a request on a server).
-        _write_artifacts(Path(folder), tables, documents or {}, texts or {})
+        artifacts(Path(folder))
         experiment_id = _experiment_id(mlflow, uri)  # two first runs would both create it
         run = mlflow.start_run(experiment_id=experiment_id, run_name=name)
         now = int(time.time() * 1000)
@@ -193,16 +228,7 @@ def register_model(
             )
             if any(Path(folder).iterdir()):
                 mlflow.log_artifacts(folder)
-            info = Model.log(
-                artifact_path=None,  # deprecated for name, but without a default
-                name="model",
-                flavor=_SkopsBytes(data),
-                flavor_name=mlflow.sklearn.__name__,
-                serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
-                signature=signature,
-                pip_requirements=_requirements(),
-                skops_trusted_types=types,
-            )
+            info = log_model()
             version = mlflow.register_model(info.model_uri, name, tags=tags)
         except BaseException:
             # All or nothing: the run is marked failed and a version created before the

@@ -8,7 +8,6 @@ loading knows what it is before reading any file.
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -52,38 +51,23 @@ def register_forecaster(
     tables: dict[str, pd.DataFrame],
     texts: dict[str, str],
 ):
-    """Log the forecaster with its params, metrics, tables and report; register a version.
-    All or nothing, as `registry.register_model`: a failure leaves no version behind."""
-    from mlflow.entities import Metric, Param, RunTag
+    """Log the forecaster with its params, metrics, tables and report; register a version
+    (all or nothing, as every registration: `registry.register_logged`)."""
     from mlflow.models import Model
 
     from trialflow import registry
 
-    uri = registry.tracking_uri(configured_uri)
-    mlflow = registry._use_store(uri)
-    tags = {TASK_TAG: "forecast"}
-    with registry.store_write_lock(uri), tempfile.TemporaryDirectory(prefix="trialflow-") as tmp:
-        registry._write_artifacts(Path(tmp), tables, {}, texts)
-        run = mlflow.start_run(experiment_id=registry._experiment_id(mlflow, uri), run_name=name)
-        now = int(time.time() * 1000)
-        try:
-            mlflow.MlflowClient().log_batch(
-                run.info.run_id,
-                metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()],
-                params=[Param(k, registry._param_text(v)) for k, v in params.items()],
-                tags=[RunTag(k, v) for k, v in tags.items()],
-            )
-            mlflow.log_artifacts(tmp)
-            info = Model.log(artifact_path=None, name="model", flavor=_ForecasterFiles(forecaster))
-            version = mlflow.register_model(info.model_uri, name, tags=tags)
-        except BaseException:
-            client = mlflow.MlflowClient()
-            for stray in client.search_model_versions(f"run_id = '{run.info.run_id}'"):
-                client.delete_model_version(stray.name, stray.version)
-            mlflow.end_run(status="FAILED")
-            raise
-        mlflow.end_run()
-    return registry.RegisteredModel(name, str(version.version), run.info.run_id, uri)
+    return registry.register_logged(
+        name,
+        uri=registry.tracking_uri(configured_uri),
+        params=params,
+        metrics=metrics,
+        tags={TASK_TAG: "forecast"},
+        artifacts=lambda folder: registry._write_artifacts(folder, tables, {}, texts),
+        log_model=lambda: Model.log(
+            artifact_path=None, name="model", flavor=_ForecasterFiles(forecaster)
+        ),
+    )
 
 
 def download_forecaster(mlflow, model_uri: str) -> Forecaster:

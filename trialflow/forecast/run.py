@@ -39,11 +39,6 @@ class ForecastResult:
         """Backtest scores per model, best MASE first, the ensemble included."""
         return self.forecaster.scores.sort_values("mase", kind="stable").reset_index(drop=True)
 
-    @property
-    def best_score(self) -> float:
-        scores = self.forecaster.scores.set_index("model")["mase"]
-        return float(scores.get(ENSEMBLE, scores.min()))
-
 
 def read_history(config: TrainConfig, frame: pd.DataFrame | None = None) -> pd.DataFrame:
     """The training table: ``frame`` when given, else read from ``config.data``."""

@@ -36,10 +36,6 @@ def read_forecaster(folder: Path) -> Forecaster:
     return Forecaster.from_state(state)
 
 
-def is_forecaster_folder(folder: Path) -> bool:
-    return (folder / STATE_FILE).is_file()
-
-
 def _plain(value):
     # numpy scalars and timestamps in the feature spec's categories and the notes.
     if isinstance(value, np.generic):
