@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.suite import HIGHER_IS_BETTER
-from benchmarks.systems import BASELINES
+from benchmarks.systems import BASELINES, PEERS
 
 # Differences this small count as ties in the head-to-head counts.
 TIE = {"roc_auc": 0.002, "r2": 0.002, "log_loss": 0.005}
@@ -232,6 +232,18 @@ def append_section(path: Path, title: str, lines: list[str]) -> None:
         handle.write(f"\n## {title}\n\n```\n" + "\n".join(lines) + "\n```\n")
 
 
+def section(path: Path, title: str) -> list[str] | None:
+    """The lines of a section that append_section wrote, or None."""
+    if not path.exists():
+        return None
+    text = path.read_text()
+    start = text.find(f"\n## {title}\n\n```\n")
+    if start < 0:
+        return None
+    body = text[start + len(f"\n## {title}\n\n```\n") :]
+    return body[: body.find("\n```")].splitlines()
+
+
 # Paired bootstrap over the test rows: how many resamples, and the interval it reports.
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_LEVEL = 0.95
@@ -299,6 +311,54 @@ def noise_vs_defaults(rows: pd.DataFrame, predictions: Path) -> list[str]:
         )
     lines.append("  " + ", ".join(f"{count} {verdict}" for verdict, count in verdicts.items()))
     return lines
+
+
+def noise_vs_peers(rows: pd.DataFrame, predictions: Path) -> list[str]:
+    """trialflow against each peer AutoML system, table by table, with the paired bootstrap
+    over the test rows: a win when the whole interval lies above zero, a loss when it lies
+    below, a tie otherwise (the acceptance's 'wins or ties within the paired bootstrap').
+    Where either side's predictions were not saved, the fixed tie margin decides instead."""
+    frame = rows.assign(value=oriented(rows).where(rows["status"] == "ok"))
+    mine = frame[frame["system"] == "trialflow"].set_index("table")
+    lines = [
+        f"trialflow − peer, paired bootstrap over the test rows ({BOOTSTRAP_RESAMPLES} "
+        f"resamples, {BOOTSTRAP_LEVEL:.0%} interval; log loss negated); win or loss only "
+        "when the interval excludes zero:"
+    ]
+    totals = []
+    for peer in PEERS:
+        theirs = frame[frame["system"] == peer].set_index("table")
+        shared = [t for t in mine.index if t in theirs.index]
+        if not shared:
+            continue
+        counts = {"win": 0, "tie": 0, "loss": 0}
+        lines.append(f"  vs {peer}:")
+        for table in shared:
+            verdict, text = _verdict(table, mine.loc[table], theirs.loc[table], peer, predictions)
+            counts[verdict] += 1
+            lines.append(f"    {table:14s} {text}  {verdict}")
+        n = sum(counts.values())
+        share = (counts["win"] + counts["tie"]) / n
+        totals.append(
+            f"  vs {peer:10s} {counts['win']} wins / {counts['tie']} ties / {counts['loss']} "
+            f"losses of {n}: wins or ties {share:.0%}, wins {counts['win'] / n:.0%}"
+        )
+    return lines + ["Totals:", *totals]
+
+
+def _verdict(table: str, mine: pd.Series, theirs: pd.Series, peer: str, predictions: Path):
+    """('win' | 'tie' | 'loss', the gap as text) for one table against one peer."""
+    if pd.isna(mine["value"]) or pd.isna(theirs["value"]):
+        failed = "trialflow" if pd.isna(mine["value"]) else peer
+        return ("loss" if failed == "trialflow" else "win"), f"{failed} failed"
+    a, b = predictions / f"{table}-trialflow.npz", predictions / f"{table}-{peer}.npz"
+    if a.exists() and b.exists():
+        gap, low, high = paired_bootstrap(table, mine["metric"], a, b)
+        verdict = "win" if low > 0 else "loss" if high < 0 else "tie"
+        return verdict, f"{gap:+.4f}  [{low:+.4f}, {high:+.4f}]"
+    gap, margin = mine["value"] - theirs["value"], TIE[mine["metric"]]
+    verdict = "win" if gap > margin else "loss" if gap < -margin else "tie"
+    return verdict, f"{gap:+.4f}  (no saved predictions: tie margin {margin})"
 
 
 def _curves(rows: pd.DataFrame) -> dict[str, dict]:

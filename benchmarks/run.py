@@ -58,6 +58,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ),
     )
     parser.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        metavar="CSV",
+        help="measure nothing: write one report from earlier results.csv files (a run split "
+        "across sessions); a later file's row replaces an earlier one's for a table and system",
+    )
+    parser.add_argument(
         "--no-warm",
         dest="warm",
         action="store_false",
@@ -132,6 +140,9 @@ def header(budget: float, python: str, facts: dict, machine: dict, systems: list
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.merge:
+        merge(args.merge, args.out, interpreter(args.python))
+        return
     budget = args.budget or (FAST_BUDGET if args.fast else FULL_BUDGET)
     tables = choose_tables(args.tables, args.fast)
     args.python = interpreter(args.python)
@@ -165,34 +176,16 @@ def main(argv: list[str] | None = None) -> None:
     frame = as_frame(rows + reused)
     # With the reused rows, so the next --reuse finds the peers here too.
     frame.to_csv(out / "results.csv", index=False)
-    summary = report.summary_lines(frame)
-    machine = env.machine()
-    head = header(budget, args.python, facts, machine, systems)
+    head = header(budget, args.python, facts, env.machine(), systems)
     if reused:
         kept = sorted({row["system"] for row in reused})
         head.append(
             f"reused: rows of {', '.join(kept)} come from {args.reuse} (same harness, suite "
             "and budget, measured earlier); only the systems above were run now"
         )
-    report.write_markdown(frame, head, summary, out / "results.md")
-    norm = report.normalized(frame)
-    report.plot_normalized(
-        norm, out / "normalized.png", f"{budget:g} s budget, {machine['cores']} cores"
-    )
-    print("\n" + report.score_table(frame) + "\n")
-    print("\n".join(summary), flush=True)
-    if "trialflow" in systems:
-        lines = report.noise_vs_defaults(frame, out / "predictions")
-        print("\n" + "\n".join(lines), flush=True)
-        report.append_section(out / "results.md", "Against the plain defaults, with noise", lines)
-        lines = report.curve_lines(frame, budget)
-        if lines:
-            report.plot_curves(frame, budget, out / "curves.png")
-            print("\n" + "\n".join(lines), flush=True)
-            report.append_section(out / "results.md", "Best CV score against time", lines)
-            with (out / "results.md").open("a") as handle:
-                handle.write("\n![search curves](curves.png)\n")
-    if not args.fast:
+    write_reports(frame, head, budget, out)
+    # The fixed costs are trialflow's: a run of the peers alone does not measure them.
+    if not args.fast and "trialflow" in systems:
         started = time.perf_counter()
         overhead_rows = overhead.measure_table(
             load_suite()["credit_data"],
@@ -207,6 +200,69 @@ def main(argv: list[str] | None = None) -> None:
         lines = throughput_lines()
         print("\n" + "\n".join(lines))
         report.append_section(out / "results.md", "Trial throughput", lines)
+    print(f"\nWrote {out / 'results.csv'}, {out / 'results.md'}, {out / 'normalized.png'}")
+
+
+def write_reports(frame: pd.DataFrame, head: list[str], budget: float, out: Path) -> None:
+    """results.md, normalized.png and curves.png from the rows (and out/predictions), with
+    the summary, the paired bootstraps and the search curves also printed."""
+    summary = report.summary_lines(frame)
+    report.write_markdown(frame, head, summary, out / "results.md")
+    norm = report.normalized(frame)
+    cores = env.machine()["cores"]
+    report.plot_normalized(norm, out / "normalized.png", f"{budget:g} s budget, {cores} cores")
+    print("\n" + report.score_table(frame) + "\n")
+    print("\n".join(summary), flush=True)
+    if "trialflow" not in set(frame["system"]):
+        return
+    for title, lines in [
+        ("Against the plain defaults, with noise", report.noise_vs_defaults),
+        ("Against the peers, with noise", report.noise_vs_peers),
+    ]:
+        lines = lines(frame, out / "predictions")
+        print("\n" + "\n".join(lines), flush=True)
+        report.append_section(out / "results.md", title, lines)
+    lines = report.curve_lines(frame, budget)
+    if lines:
+        report.plot_curves(frame, budget, out / "curves.png")
+        print("\n" + "\n".join(lines), flush=True)
+        report.append_section(out / "results.md", "Best CV score against time", lines)
+        with (out / "results.md").open("a") as handle:
+            handle.write("\n![search curves](curves.png)\n")
+
+
+CARRIED_SECTIONS = ("Fixed costs (benchmarks.overhead)", "Trial throughput")
+
+
+def merge(sources: list[Path], out: Path, python: str) -> None:
+    """One report from runs split across sessions or machines: each source is a results.csv
+    (its predictions/ beside it); a later source's row replaces an earlier one's for the same
+    table and system. Nothing is measured."""
+    frames, notes = [], []
+    out.mkdir(parents=True, exist_ok=True)
+    for source in sources:
+        earlier = pd.read_csv(source)
+        frames.append(earlier)
+        notes.append(f"{source} ({', '.join(dict.fromkeys(earlier['system']))})")
+        saved = source.parent / "predictions"
+        if saved.is_dir() and saved.resolve() != (out / "predictions").resolve():
+            shutil.copytree(saved, out / "predictions", dirs_exist_ok=True)
+    rows = pd.concat(frames).drop_duplicates(["table", "system"], keep="last")
+    budgets = sorted(set(rows["budget_seconds"]))
+    if len(budgets) != 1:
+        raise SystemExit(f"The sources mix budgets {budgets}; merge runs of one budget only.")
+    frame = as_frame(rows.astype(object).where(rows.notna(), None).to_dict("records"))
+    frame.to_csv(out / "results.csv", index=False)
+    facts = env.probe(python)
+    systems = list(dict.fromkeys(frame["system"]))
+    head = header(budgets[0], python, facts, env.machine(), systems)
+    head[0] = f"merged: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, from " + "; ".join(notes)
+    write_reports(frame, head, budgets[0], out)
+    for title in CARRIED_SECTIONS:  # measured once per run, not per row: the latest source's
+        found = [report.section(s.parent / "results.md", title) for s in sources]
+        lines = next((f for f in reversed(found) if f), None)
+        if lines:
+            report.append_section(out / "results.md", title, lines)
     print(f"\nWrote {out / 'results.csv'}, {out / 'results.md'}, {out / 'normalized.png'}")
 
 
