@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.suite import SUITE
-from trialflow.data import read_table
+from trialflow.data.tables import read_table
 from trialflow.forecast.backtest import split_window
 from trialflow.forecast.forecaster import fit_forecaster
 from trialflow.forecast.intervals import coverage

@@ -3,7 +3,7 @@
     python -m benchmarks.gpu --out DIR [--rows 10000000]
 
 Runs where only NumPy, CuPy, pandas and scikit-learn are installed besides this source tree
-(no Prefect, Dask or MLflow): it imports ``trialflow.gpu`` and ``trialflow.metrics`` only.
+(no Prefect, Dask or MLflow): it imports ``trialflow.gpu`` and ``trialflow.model.metrics`` only.
 Without CuPy or a device it says so and reports the NumPy timings alone. Writes ``gpu.md``
 and ``gpu.json`` into DIR and prints the table.
 
@@ -134,7 +134,7 @@ def bench_kernels(rows: int, cp, rng) -> list[dict]:
 
 
 def bench_ensemble(models: int, rows: int, rounds: int, cp, rng) -> list[dict]:
-    from trialflow.metrics import METRICS
+    from trialflow.model.metrics import METRICS
 
     labels = rng.integers(0, 2, rows)
     classes = ["no", "yes"]

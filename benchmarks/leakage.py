@@ -26,7 +26,7 @@ def near_copy(y: np.ndarray, task: str, rng: np.random.Generator) -> np.ndarray:
 
 
 def check_table(table) -> dict:
-    from trialflow.leakage import find_leaks
+    from trialflow.validation.leakage import find_leaks
 
     train, _ = split(table)
     X = train.drop(columns=[table.target])

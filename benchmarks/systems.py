@@ -76,8 +76,8 @@ def trialflow_system(
 def search_curve(trials: pd.DataFrame, metric: str, timings: dict) -> dict:
     """The best cross-validated score against seconds into the run (a point per new best),
     the plain library defaults' best score, and when the search first reached it."""
-    from trialflow.metrics import METRICS
-    from trialflow.trial import LIBRARY_DEFAULT
+    from trialflow.model.metrics import METRICS
+    from trialflow.search.trial import LIBRARY_DEFAULT
 
     sign = 1.0 if METRICS[metric].greater_is_better else -1.0
     done = trials[trials[metric].notna() & trials["finished_seconds"].notna()]

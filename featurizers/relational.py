@@ -21,16 +21,30 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
-from trialflow.errors import ConfigError, DataError
+from trialflow.errors import ConfigError
 from trialflow.featurizers.base import Featurizer
+from trialflow.featurizers.relational_outputs import (
+    as_days,
+    as_float,
+    as_text,
+    output_kind,
+    unique_names,
+)
+from trialflow.featurizers.relational_tables import (
+    ROW,
+    TARGET,
+    as_list,
+    check_keys,
+    name_links,
+    parse_link,
+    related_table,
+    report_matches,
+    table_columns,
+    target_frame,
+)
 
 logger = logging.getLogger(__name__)
 
-# Names inside the entity set; the dataframe names appear in feature names (planes.year).
-TARGET = "rows"
-ROW = "__row__"
-KEY_PREFIX = "__key__"
-KEY_SEPARATOR = "|"
 # Rows the calculation is timed on to predict the time on all rows.
 SAMPLE_ROWS = 1_000
 # The feature matrix is float64: above this many bytes features are dropped before computing.
@@ -84,13 +98,13 @@ class RelationalFeaturizer(Featurizer):
             raise ConfigError(
                 f"The 'encoding' parameter must be 'native' or 'onehot'; got {self.encoding!r}."
             )
-        self.links_ = [_link(entry, i) for i, entry in enumerate(self.related)]
-        _name_links(self.links_)
+        self.links_ = [parse_link(entry, i) for i, entry in enumerate(self.related)]
+        name_links(self.links_)
         # Columns as arrays: skops saves arrays but not DataFrames' internals.
-        self.tables_ = {link["name"]: _columns(_related_table(link)) for link in self.links_}
-        _check_keys(X, self.links_)
+        self.tables_ = {link["name"]: table_columns(related_table(link)) for link in self.links_}
+        check_keys(X, self.links_)
         for link in self.links_:
-            _report_matches(X, link, self.tables_[link["name"]][link["index"]])
+            report_matches(X, link, self.tables_[link["name"]][link["index"]])
         entityset = self._entityset(X, logical_types=None)
         self.logical_types_ = _logical_types(entityset)
         features = self._bounded(self._candidates(entityset), entityset, len(X))
@@ -101,7 +115,7 @@ class RelationalFeaturizer(Featurizer):
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         check_is_fitted(self, "features_json_")
-        _check_keys(X, self.links_)
+        check_keys(X, self.links_)
         if not self.feature_names_out_:
             return pd.DataFrame(index=X.index)
         ft = _featuretools()
@@ -118,9 +132,9 @@ class RelationalFeaturizer(Featurizer):
 
         types = logical_types or {}
         entityset = ft.EntitySet(id="trialflow")
-        rows, row_types = _target_frame(X, tuple(self.columns), self.links_)
+        rows, row_types = target_frame(X, tuple(self.columns), self.links_)
         with warnings.catch_warnings():
-            # Woodwork warns about columns it cannot type; _output_kind types the outputs.
+            # Woodwork warns about columns it cannot type; output_kind types the outputs.
             warnings.simplefilter("ignore")
             entityset.add_dataframe(
                 dataframe_name=TARGET,
@@ -156,7 +170,7 @@ class RelationalFeaturizer(Featurizer):
                     # Aggregations over this table would be computed on each scored batch,
                     # not on the training rows: they would differ between fit and predict.
                     agg_primitives=[],
-                    trans_primitives=list(_as_list(self.primitives)),
+                    trans_primitives=list(as_list(self.primitives)),
                     groupby_trans_primitives=[],
                     where_primitives=[],
                     max_depth=self.max_depth,
@@ -166,7 +180,7 @@ class RelationalFeaturizer(Featurizer):
         except (ValueError, KeyError, TypeError) as exc:
             raise ConfigError(
                 f"Deep feature synthesis rejected the settings (primitives="
-                f"{list(_as_list(self.primitives))}, max_depth={self.max_depth}): {exc}. "
+                f"{list(as_list(self.primitives))}, max_depth={self.max_depth}): {exc}. "
                 "Name transform primitives that `featuretools.list_primitives()` lists."
             ) from exc
         kept, left_out = [], []
@@ -226,15 +240,15 @@ class RelationalFeaturizer(Featurizer):
     def _learn_outputs(self, matrix: pd.DataFrame) -> None:
         """How each computed column becomes a feature: its kind and, for categories, levels."""
         self.matrix_columns_ = [str(c) for c in matrix.columns]
-        self.feature_names_out_ = _unique(self.matrix_columns_)
+        self.feature_names_out_ = unique_names(self.matrix_columns_)
         self.output_kinds_ = {}
         self.categories_ = {}
         for column, name in zip(self.matrix_columns_, self.feature_names_out_, strict=True):
             values = matrix[column]
-            kind = _output_kind(values)
+            kind = output_kind(values)
             self.output_kinds_[name] = kind
             if kind == "category":
-                counts = _as_text(values).value_counts(dropna=True)
+                counts = as_text(values).value_counts(dropna=True)
                 self.categories_[name] = [str(v) for v in counts.index[:MAX_CATEGORIES]]
 
     def _outputs(self, matrix: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
@@ -243,11 +257,11 @@ class RelationalFeaturizer(Featurizer):
             values = matrix[column]
             kind = self.output_kinds_[name]
             if kind == "number":
-                out[name] = _as_float(values)
+                out[name] = as_float(values)
             elif kind == "datetime":
-                out[name] = _as_days(values)
+                out[name] = as_days(values)
             else:
-                levels = pd.Categorical(_as_text(values), categories=self.categories_[name])
+                levels = pd.Categorical(as_text(values), categories=self.categories_[name])
                 out[name] = (
                     levels
                     if self.encoding == "native"
@@ -266,158 +280,11 @@ def dfs_settings(settings: dict) -> dict:
         )
     checked = dict(settings)
     if "primitives" in checked:
-        checked["primitives"] = list(_as_list(checked["primitives"]))
+        checked["primitives"] = list(as_list(checked["primitives"]))
     return checked
 
 
 # -- related tables -------------------------------------------------------------------------
-
-
-def _link(entry, position: int) -> dict:
-    """One related-table entry as plain data: its source, key columns and this table's."""
-    if not isinstance(entry, dict) or not entry.get("data") or not entry.get("key"):
-        raise ConfigError(
-            f"Related table entry {position + 1} needs 'data' (a table) and 'key' (its key "
-            f"column or columns); got {entry!r}."
-        )
-    key = [str(c) for c in _as_list(entry["key"])]
-    foreign_key = [str(c) for c in _as_list(entry.get("foreign_key") or key)]
-    if len(foreign_key) != len(key):
-        raise ConfigError(
-            f"Related table {entry['data']!r}: 'foreign_key' {foreign_key} must name as many "
-            f"columns as 'key' {key}."
-        )
-    return {
-        "source": str(entry["data"]),
-        "name": str(entry.get("name") or ""),
-        "key": key,
-        "foreign_key": foreign_key,
-    }
-
-
-def _name_links(links: list[dict]) -> None:
-    """Unique dataframe names, and the key column each table is joined on."""
-    from trialflow.data import source_stem
-
-    taken = {TARGET}
-    for link in links:
-        base = link["name"] or source_stem(link["source"])
-        name, n = base, 1
-        while name in taken:
-            n += 1
-            name = f"{base}_{n}"
-        taken.add(name)
-        link["name"] = name
-        composite = len(link["key"]) > 1
-        # A composite key becomes one built column on both sides.
-        link["index"] = f"{KEY_PREFIX}{name}" if composite else link["key"][0]
-        link["child"] = f"{KEY_PREFIX}{name}" if composite else link["foreign_key"][0]
-
-
-def _related_table(link: dict) -> pd.DataFrame:
-    """The related table with one row per key, keyed by text so both sides match."""
-    from trialflow.data import read_table
-
-    name, source = link["name"], link["source"]
-    try:
-        table = read_table(source)
-    except DataError as exc:
-        raise ConfigError(
-            f"Related table {name!r} could not be read: {exc} Fix its 'data' under 'related' "
-            "in the featurization plan."
-        ) from exc
-    missing = [c for c in link["key"] if c not in table.columns]
-    if missing:
-        raise ConfigError(
-            f"Related table {name!r} ({source}) has no key column(s) {missing}; its columns "
-            f"are {list(table.columns)}. Set 'key' of its entry under 'related' to its key "
-            "column(s)."
-        )
-    key = _key_text(table, link["key"])
-    if len(link["key"]) > 1:
-        # The key's parts are this table's columns too: only the built key is kept.
-        table = table.drop(columns=link["key"])
-    table = table.assign(**{link["index"]: key})
-    unkeyed = int(key.isna().sum())
-    if unkeyed:
-        logger.warning("Related table %r: left out %d rows with no key.", name, unkeyed)
-        table = table[key.notna()]
-    repeated = table[link["index"]].duplicated()
-    if repeated.any():
-        logger.warning(
-            "Related table %r has %d rows whose key %s repeats an earlier row's; kept the "
-            "first row of each key.",
-            name,
-            int(repeated.sum()),
-            link["key"],
-        )
-        table = table[~repeated]
-    return table.reset_index(drop=True)
-
-
-def _columns(table: pd.DataFrame) -> dict[str, np.ndarray]:
-    return {str(c): table[c].to_numpy() for c in table.columns}
-
-
-def _check_keys(X: pd.DataFrame, links: list[dict]) -> None:
-    for link in links:
-        missing = [c for c in link["foreign_key"] if c not in X.columns]
-        if missing:
-            raise DataError(
-                f"The input lacks column(s) {missing}, the key of related table "
-                f"{link['name']!r}. Add them (values may be empty) and try again."
-            )
-
-
-def _report_matches(X: pd.DataFrame, link: dict, keys: np.ndarray) -> None:
-    """Say how many rows find their key in the related table; none usually means the keys
-    are written differently on the two sides (``1`` and ``A1``, two date formats)."""
-    wanted = _key_text(X, link["foreign_key"])
-    found = int(wanted.isin(set(keys)).sum())
-    if found == 0 and wanted.notna().any():
-        logger.warning(
-            "No row's %s is a %s of related table %r: its features will all be missing. "
-            "Check that both sides write the key the same way (e.g. %r here, %r there).",
-            link["foreign_key"],
-            link["key"],
-            link["name"],
-            wanted.dropna().iloc[0],
-            keys[0] if len(keys) else None,
-        )
-    else:
-        logger.info("Related table %r: %d of %d rows find their key.", link["name"], found, len(X))
-
-
-def _target_frame(X: pd.DataFrame, columns: tuple[str, ...], links: list[dict]):
-    """This table as DFS sees it, and the logical types its key columns must have."""
-    own = [c for c in columns if c in X.columns]
-    rows = X[own].reset_index(drop=True).copy()
-    rows[ROW] = np.arange(len(X))
-    types = {}
-    for link in links:
-        rows[link["child"]] = _key_text(X, link["foreign_key"]).to_numpy()
-        types[link["child"]] = "Categorical"
-    return rows, types
-
-
-def _key_text(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
-    """Key values as text (numbers without a spurious ``.0``), parts joined; missing if any
-    part is missing."""
-    parts = [_value_text(frame[c]) for c in columns]
-    key = parts[0]
-    for part in parts[1:]:
-        key = key + KEY_SEPARATOR + part
-    return key
-
-
-def _value_text(values: pd.Series) -> pd.Series:
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        numbers = pd.to_numeric(values, errors="coerce").astype(np.float64)
-        whole = numbers.notna() & (numbers % 1 == 0)
-        text = numbers.astype(str)
-        text[whole] = numbers[whole].astype(np.int64).astype(str)
-        return text.where(numbers.notna())
-    return values.astype(str).where(values.notna())
 
 
 def _untyped_as_categories(table) -> None:
@@ -502,60 +369,6 @@ def _saved(features: list) -> str:
 
 
 # -- output values --------------------------------------------------------------------------
-
-
-def _output_kind(values: pd.Series) -> str:
-    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
-        return "number"
-    if isinstance(values.dtype, pd.CategoricalDtype) and pd.api.types.is_numeric_dtype(
-        values.cat.categories
-    ):
-        return "number"  # ordered numbers such as MONTH(date): their order is what counts
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return "datetime"
-    return "category"
-
-
-def _as_float(values: pd.Series) -> np.ndarray:
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        values = values.astype(object)
-    numbers = pd.to_numeric(values, errors="coerce")
-    numbers = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
-    # Infinities carry no order a model can use; treat them as missing.
-    return np.where(np.isfinite(numbers), numbers, np.nan)
-
-
-def _as_days(values: pd.Series) -> np.ndarray:
-    """Dates as days since 1970-01-01."""
-    stamps = pd.to_datetime(values, errors="coerce", utc=True)
-    return ((stamps - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(days=1)).to_numpy(
-        dtype=np.float64, na_value=np.nan
-    )
-
-
-def _as_text(values: pd.Series) -> pd.Series:
-    return values.astype(object).astype(str).where(values.notna())
-
-
-def _unique(names: list[str]) -> list[str]:
-    seen: set[str] = set()
-    out = []
-    for name in names:
-        unique, n = name, 1
-        while unique in seen:
-            n += 1
-            unique = f"{name}__{n}"
-        seen.add(unique)
-        out.append(unique)
-    return out
-
-
-def _as_list(value) -> list:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    return list(value)
 
 
 def _featuretools():

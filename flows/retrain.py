@@ -25,11 +25,17 @@ def retrain(
     challenger then does not train on. The challenger must beat the champion by ``margin``
     in the run's metric.
     """
-    from trialflow import frames
-    from trialflow.data import read_table
+    from trialflow.data import frames
+    from trialflow.data.tables import read_table
+    from trialflow.options import RetrainOptions
 
+    options = RetrainOptions(
+        evaluation_data=evaluation_data, newest_share=newest_share, margin=margin
+    )
     frame = read_table(config.data)
-    training, evaluation = split_for_evaluation(frame, evaluation_data, newest_share)
+    training, evaluation = split_for_evaluation(
+        frame, options.evaluation_data, options.newest_share
+    )
     # By key, not as a parameter: Prefect's API stores subflow parameters too.
     frame_key = frames.hold(training)
     try:
@@ -42,7 +48,7 @@ def retrain(
         evaluation,
         target=config.target,
         metric=result.metric,
-        margin=margin,
+        margin=options.margin,
         tracking_uri=config.mlflow_tracking_uri,
     )
     return decision.as_dict()
@@ -52,14 +58,10 @@ def split_for_evaluation(
     frame: pd.DataFrame, evaluation_data: str, newest_share: float
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(training rows, evaluation rows): a given evaluation file, or the newest rows."""
-    from trialflow.data import read_table
-    from trialflow.errors import ConfigError
+    from trialflow.data.tables import read_table
 
     if evaluation_data:
         return frame, read_table(evaluation_data)
-    if not 0 < newest_share < 1:
-        raise ConfigError(
-            f"newest_share must be between 0 and 1 (a share of the rows); got {newest_share}."
-        )
+    # newest_share is checked by RetrainOptions, between 0 and 1.
     cut = len(frame) - max(1, int(round(len(frame) * newest_share)))
     return frame.iloc[:cut].reset_index(drop=True), frame.iloc[cut:].reset_index(drop=True)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
-from trialflow.batch_scoring import CHUNK_ROWS, score_file
+from trialflow.options import CHUNK_ROWS, ScoreBatchOptions
+from trialflow.serving.batch_scoring import score_file
 
 
 @flow(name="score-batch", version="0.1.0")
@@ -22,12 +23,14 @@ def score_batch(
 ) -> dict:
     """Score ``input_path`` (.csv or .parquet) with ``model`` (NAME, NAME/VERSION or
     NAME@ALIAS) into ``output_path``; quarantined rows go beside it."""
-    from trialflow.registry import load_expectations, load_model
+    from trialflow.registry.loading import load_expectations, load_model
 
-    if chunk_rows < 1:
-        from trialflow.errors import ConfigError
-
-        raise ConfigError(f"chunk_rows must be at least 1; got {chunk_rows}.")
+    options = ScoreBatchOptions(
+        chunk_rows=chunk_rows,
+        strict=strict,
+        impute_missing=impute_missing,
+        quarantine_out_of_range=quarantine_out_of_range,
+    )
     pipeline, registered = load_model(model, configured_uri=mlflow_tracking_uri)
     version = f"{registered.name}/{registered.version}"
     logger = get_run_logger()
@@ -43,10 +46,7 @@ def score_batch(
         input_path,
         output_path,
         model_version=version,
-        chunk_rows=chunk_rows,
-        strict=strict,
-        impute_missing=impute_missing,
-        quarantine_out_of_range=quarantine_out_of_range,
+        **options.model_dump(),
         on_chunk=lambda c: logger.info("Chunk %d: %s rows so far.", c.chunks, f"{c.rows:,}"),
     )
     for line in counts.summary():

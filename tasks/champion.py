@@ -6,8 +6,8 @@ import pandas as pd
 from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
-from trialflow import progress
-from trialflow.champion import Decision, champion_challenger
+from trialflow.registry.champion import Decision, champion_challenger
+from trialflow.runtime import progress
 from trialflow.tasks.step import step
 
 

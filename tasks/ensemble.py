@@ -4,39 +4,30 @@ from __future__ import annotations
 
 from prefect import get_run_logger
 
-from trialflow import progress
-from trialflow.budget import Budget
-from trialflow.config import TrainConfig
-from trialflow.ensemble import EnsembleChoice, select_ensemble
-from trialflow.folds import make_folds
-from trialflow.loading import TrainingTable
-from trialflow.search import estimate_refit_seconds
+from trialflow.model.ensemble import EnsembleChoice, select_ensemble
+from trialflow.run_record import RunRecord
+from trialflow.runtime import progress
+from trialflow.search.folds import make_folds
+from trialflow.search.loop import estimate_refit_seconds
 from trialflow.tasks.step import step
-from trialflow.trial import TrialResult
 
 
 @step("ensemble")
-def ensemble(
-    table: TrainingTable,
-    trials: list[TrialResult],
-    config: TrainConfig,
-    metric: str,
-    deadline: float,
-) -> EnsembleChoice | None:
+def ensemble(run: RunRecord) -> EnsembleChoice | None:
     progress.emit("stage", name="ensemble")
     logger = get_run_logger()
+    table, config = run.table, run.config
     # The same folds the search used: same rows, task, fold count and seed.
     folds = make_folds(table.y, task=table.task, n_folds=config.cv_folds, seed=config.seed)
-    # Members are drawn only from trials whose refits fit in the time left.
-    allowance = Budget(deadline).refit_seconds_left()
     choice = select_ensemble(
-        trials,
+        run.search_trials,
         table.y,
         folds,
-        metric=metric,
+        metric=run.metric,
         classes=table.classes,
         refit_cost=estimate_refit_seconds,
-        refit_allowance=allowance,
+        # Members are drawn only from trials whose refits fit in the time left.
+        refit_allowance=run.budget.refit_seconds_left(),
     )
     if choice is None:
         logger.info("No ensemble beats the best single trial; keeping it.")
@@ -44,7 +35,7 @@ def ensemble(
     logger.info(
         "Ensemble of %d trials scores %s %.4f out of fold.",
         len(choice.members),
-        metric,
+        run.metric,
         choice.score,
     )
     return choice

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 
-import pandas as pd
 from prefect import get_run_logger
 
-from trialflow import progress
-from trialflow.explain import global_importance
-from trialflow.featurizers import ColumnPlan
-from trialflow.loading import TrainingTable
+from trialflow.explain.importance import ModelImportance, global_importance
+from trialflow.run_record import RunRecord
+from trialflow.runtime import progress
 from trialflow.tasks.step import step
 
 # Most seconds the importance's model calls may take (tree SHAP, permutation importance's
@@ -23,32 +20,23 @@ from trialflow.tasks.step import step
 EXPLAIN_SECONDS = 1.0
 
 
-@dataclass
-class Importance:
-    """Importance per raw input column and, for a single model, per engineered feature."""
-
-    raw: pd.DataFrame
-    engineered: pd.DataFrame | None
-    method: str
-
-
 @step("explain")
-def explain(
-    pipeline, table: TrainingTable, plan: ColumnPlan, metric: str, seed: int, deadline: float
-) -> Importance:
+def explain(run: RunRecord) -> ModelImportance:
+    """Of the refit model (a mitigated model post-processes it, with the same inputs)."""
     progress.emit("stage", name="explain")
+    deadline = run.budget.explain_deadline(serialise_seconds=run.timings.get("package", 0.0))
     # No cap without a clock (a deterministic run): the fixed sample then always decides.
     seconds = (
         min(EXPLAIN_SECONDS, max(deadline - time.time(), 0.0)) if math.isfinite(deadline) else None
     )
     found = global_importance(
-        pipeline,
-        table.X,
-        table.y,
-        columns=plan.input_columns,
-        metric=metric,
-        classes=table.classes,
-        seed=seed,
+        run.pipeline,
+        run.table.X,
+        run.table.y,
+        columns=run.plan.input_columns,
+        metric=run.metric,
+        classes=run.table.classes,
+        seed=run.config.seed,
         seconds=seconds,
     )
     top = found.raw.head(5)
@@ -56,4 +44,4 @@ def explain(
         "Most important columns: %s.",
         ", ".join(f"{c} ({v:.4f})" for c, v in zip(top["column"], top["importance"], strict=True)),
     )
-    return Importance(found.raw, found.engineered, found.method)
+    return found

@@ -3,42 +3,26 @@ optional post-processing mitigation."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
-import pandas as pd
 from prefect import get_run_logger
 from prefect.artifacts import create_table_artifact
 
-from trialflow import progress
-from trialflow.config import TrainConfig
-from trialflow.fairness import FairnessReport, assess
-from trialflow.loading import TrainingTable
-from trialflow.tasks.publish import table_records
+from trialflow.fairness.measure import FairnessReport, assess
+from trialflow.report.artifacts import table_records
+from trialflow.run_record import RunRecord
+from trialflow.runtime import progress
 from trialflow.tasks.step import step
-from trialflow.trial import TrialResult
-
-
-@dataclass
-class Mitigation:
-    """What the report shows of a mitigation: its constraint and column, the cross-fitted
-    trade-off (rows "original" and "mitigated") and which model was registered."""
-
-    constraint: str
-    column: str
-    tradeoff: pd.DataFrame
-    registered: str
 
 
 @step("fairness")
-def check_fairness(
-    table: TrainingTable, members: list[TrialResult], weights: list[float], config: TrainConfig
-) -> FairnessReport | None:
+def check_fairness(run: RunRecord) -> FairnessReport | None:
     """On the final model's out-of-fold predictions (its members', blended by weight)."""
-    if not config.sensitive or any(m.oof is None for m in members):
+    from trialflow.fairness.mitigation import blended_oof, mitigation_tradeoff
+
+    config, table = run.config, run.table
+    if not config.sensitive or any(m.oof is None for m in run.members):
         return None
     progress.emit("stage", name="fairness")
-    oof = blended_oof(members, weights)
+    oof = blended_oof(run.members, run.weights)
     report = assess(
         table.X,
         table.y,
@@ -51,10 +35,15 @@ def check_fairness(
         min_representation=config.min_group_share,
     )
     if config.mitigate and table.task == "binary":
-        report.mitigation = _tradeoff(table, oof, config)
+        report.mitigation = mitigation_tradeoff(table.X, table.y, table.classes, oof, config)
     logger = get_run_logger()
     for alert in report.alerts:
         logger.warning("Fairness: %s.", alert)
+    _publish(report, config.mitigate)
+    return report
+
+
+def _publish(report: FairnessReport, constraint: str | None) -> None:
     create_table_artifact(
         key="fairness-groups",
         table=table_records(report.groups),
@@ -74,57 +63,18 @@ def check_fairness(
         create_table_artifact(
             key="fairness-mitigation",
             table=table_records(report.mitigation.tradeoff.reset_index(names="model")),
-            description=f"Original against mitigated ({config.mitigate}), cross-fitted.",
+            description=f"Original against mitigated ({constraint}), cross-fitted.",
         )
-    return report
 
 
 @step("mitigate")
-def mitigate_model(
-    pipeline,
-    table: TrainingTable,
-    members: list[TrialResult],
-    weights: list[float],
-    config: TrainConfig,
-):
-    """The final model post-processed with per-group thresholds learned on its out-of-fold
-    scores for the first sensitive column."""
-    from trialflow.mitigation import mitigate
+def mitigate_model(run: RunRecord):
+    """The refit model post-processed with per-group thresholds, when the fairness report
+    has a mitigation trade-off (the config asked for one); else None."""
+    if run.fairness is None or run.fairness.mitigation is None:
+        return None
+    from trialflow.fairness.mitigation import blended_oof, mitigate_final
 
     progress.emit("stage", name="mitigate")
-    scores = _positive_scores(blended_oof(members, weights))
-    known = ~np.isnan(scores)
-    return mitigate(
-        pipeline,
-        table.X[known],
-        np.asarray(table.y)[known],
-        scores[known],
-        sensitive=config.sensitive[0],
-        constraint=config.mitigate,
-        seed=config.seed,
-    )
-
-
-def blended_oof(members: list[TrialResult], weights: list[float]) -> np.ndarray:
-    return sum(w * np.asarray(m.oof) for m, w in zip(members, weights, strict=True))
-
-
-def _positive_scores(oof: np.ndarray) -> np.ndarray:
-    return oof[:, 1] if oof.ndim == 2 else oof
-
-
-def _tradeoff(table: TrainingTable, oof: np.ndarray, config: TrainConfig) -> Mitigation:
-    from trialflow.mitigation import group_bins, groups_of, tradeoff
-
-    column = config.sensitive[0]
-    scores = _positive_scores(oof)
-    known = ~np.isnan(scores)
-    values = table.X[column][known]
-    groups = groups_of(values, group_bins(values))
-    truth = (np.asarray(table.y)[known] == table.classes[1]).astype(int)
-    return Mitigation(
-        constraint=config.mitigate,
-        column=column,
-        tradeoff=tradeoff(scores[known], truth, groups, config.mitigate, seed=config.seed),
-        registered="mitigated" if config.register_mitigated else "original",
-    )
+    oof = blended_oof(run.members, run.weights)
+    return mitigate_final(run.pipeline, run.table.X, run.table.y, oof, run.config)

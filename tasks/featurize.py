@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from prefect import get_run_logger
 
-from trialflow import head_start, steps
+from trialflow import steps
 from trialflow.config import TrainConfig
+from trialflow.data.loading import TrainingTable
 from trialflow.featurizers import ColumnPlan
-from trialflow.loading import TrainingTable
+from trialflow.runtime import head_start
 from trialflow.tasks.step import log_ran_ahead, step
 
 

@@ -16,7 +16,7 @@ from trialflow.tasks.step import step
 def read_series(config: TrainConfig, frame_key: str = "") -> pd.DataFrame:
     """``frame_key`` names a DataFrame held in this process; tables never travel as flow
     parameters, which Prefect's API stores."""
-    from trialflow.frames import held
+    from trialflow.data.frames import held
 
     history = run.read_history(config, held(frame_key) if frame_key else None)
     get_run_logger().info(
@@ -66,9 +66,9 @@ def forecast_report(
     run_id: str,
 ) -> tuple[str, str]:
     """(path, page) of the HTML report under the run's directory."""
-    from trialflow.files import write_atomically
     from trialflow.forecast.report import render
-    from trialflow.home import run_directory
+    from trialflow.runtime.files import write_atomically
+    from trialflow.runtime.home import run_directory
 
     page = render(
         forecaster,

@@ -6,13 +6,14 @@ from __future__ import annotations
 from prefect import get_run_logger
 from prefect.artifacts import create_table_artifact
 
-from trialflow import head_start, steps
+from trialflow import steps
 from trialflow.config import TrainConfig
+from trialflow.data.loading import TrainingTable
 from trialflow.featurizers import ColumnPlan
-from trialflow.guardrails import guardrails_frame
-from trialflow.loading import TrainingTable
+from trialflow.runtime import head_start
 from trialflow.steps import Validation
 from trialflow.tasks.step import log_ran_ahead, step
+from trialflow.validation.guardrails import guardrails_frame
 
 __all__ = ["Validation", "check_guardrails"]
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from prefect import get_run_logger
 
-from trialflow import head_start, steps
+from trialflow import steps
 from trialflow.config import TrainConfig
-from trialflow.loading import TrainingTable
+from trialflow.data.loading import TrainingTable
+from trialflow.runtime import head_start
 from trialflow.tasks.step import log_ran_ahead, step
 
 
@@ -16,7 +17,7 @@ def checkpoint_key(parameters: dict) -> str:
 
 @step("load-and-check", checkpoint=checkpoint_key)
 def load_and_check(config: TrainConfig, frame_key: str = "") -> TrainingTable:
-    """``frame_key`` names a DataFrame held in this process (`trialflow.frames`); a table
+    """``frame_key`` names a DataFrame held in this process (`trialflow.data.frames`); a table
     never travels as a parameter, which Prefect's API would store."""
     ahead = head_start.take(steps.load_key(config, frame_key))
     table = ahead.value if ahead else steps.load_table(config, frame_key)

@@ -4,23 +4,21 @@ from __future__ import annotations
 
 from prefect import get_run_logger
 
-from trialflow import progress
-from trialflow.featurizers import ColumnPlan
-from trialflow.loading import TrainingTable
-from trialflow.refit import refit_final
+from trialflow.model.refit import refit_final
+from trialflow.run_record import RunRecord
+from trialflow.runtime import progress
 from trialflow.tasks.step import step
-from trialflow.trial import TrialResult
 
 
 @step("refit")
-def refit(table: TrainingTable, plan: ColumnPlan, members: list[TrialResult], weights: list[float]):
+def refit(run: RunRecord):
     progress.emit("stage", name="refit")
     get_run_logger().info(
         "Refitting %s on %d rows.",
         " + ".join(
             f"trial {m.trial_id} ({m.learner}) x{w:.2f}"
-            for m, w in zip(members, weights, strict=True)
+            for m, w in zip(run.members, run.weights, strict=True)
         ),
-        len(table.X),
+        len(run.table.X),
     )
-    return refit_final(table, plan, members, weights)
+    return refit_final(run.table, run.plan, run.members, run.weights)

@@ -5,73 +5,55 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from prefect.runtime import flow_run
 
-from trialflow import progress
-from trialflow.config import TrainConfig
-from trialflow.ensemble import EnsembleChoice
-from trialflow.files import write_atomically
-from trialflow.home import run_directory
-from trialflow.loading import TrainingTable
-from trialflow.metrics import METRICS
-from trialflow.report import RunReport, render
-from trialflow.tasks.explain import Importance
-from trialflow.tasks.guard import Validation
+from trialflow.features.plan_file import fitted_features_frame
+from trialflow.model.ensemble import EnsembleChoice
+from trialflow.model.metrics import METRICS
+from trialflow.report.html import REPORT_FILE, RunReport, render
+from trialflow.run_record import RunRecord
+from trialflow.runtime import progress
+from trialflow.runtime.files import write_atomically
+from trialflow.runtime.home import run_directory
+from trialflow.search.trial import TrialResult
 from trialflow.tasks.step import step
-from trialflow.trial import TrialResult
-
-REPORT_FILE = "report.html"
 
 
 @step("report")
-def write_report(
-    *,
-    run_id: str,
-    config: TrainConfig,
-    table: TrainingTable,
-    metric: str,
-    validation: Validation,
-    features: pd.DataFrame,
-    leaderboard: pd.DataFrame,
-    trials: list[TrialResult],
-    importance: Importance,
-    fairness,
-    choice: EnsembleChoice | None,
-    timings: dict[str, float],
-    holdout: dict[str, float] | None = None,
-    holdout_rows: int = 0,
-) -> tuple[Path, str]:
+def write_report(run: RunRecord) -> tuple[Path, str]:
     """The report's path and its HTML (the register step logs the same text to MLflow)."""
     progress.emit("stage", name="report")
-    from trialflow.guardrails import guardrails_frame
+    from trialflow.validation.guardrails import guardrails_frame
 
+    config, table = run.config, run.table
     report = RunReport(
         model_name=config.resolved_model_name(),
         task=table.task,
         task_reason=table.task_reason,
-        metric=metric,
-        greater_is_better=METRICS[metric].greater_is_better,
+        metric=run.metric,
+        greater_is_better=METRICS[run.metric].greater_is_better,
         source=table.source,
         rows=len(table.X),
         columns=table.X.shape[1],
         fingerprint=table.fingerprint,
         config=config.model_dump(mode="json"),
-        timings=dict(timings),
-        profile=validation.profile,
-        guardrails=guardrails_frame(validation.guardrails),
-        features=features,
-        leaderboard=leaderboard,
-        trials=trial_progress(trials),
-        importance=importance.raw,
-        importance_method=importance.method,
-        engineered_importance=importance.engineered,
-        fairness=fairness,
+        timings=dict(run.timings),
+        profile=run.validation.profile,
+        guardrails=guardrails_frame(run.validation.guardrails),
+        features=fitted_features_frame(run.pipeline),
+        leaderboard=run.leaderboard,
+        trials=trial_progress(run.trials),
+        importance=run.importance.raw,
+        importance_method=run.importance.method,
+        engineered_importance=run.importance.engineered,
+        fairness=run.fairness,
         excluded_sensitive=[] if config.sensitive_as_input else list(config.sensitive),
-        ensemble=ensemble_members(choice),
-        holdout=dict(holdout or {}),
-        holdout_rows=holdout_rows,
+        ensemble=ensemble_members(run.choice),
+        holdout=dict(run.holdout_scores),
+        holdout_rows=run.holdout_rows,
     )
     page = render(report)
-    path = run_directory(run_id or "local") / REPORT_FILE
+    path = run_directory(str(flow_run.get_id() or "local")) / REPORT_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, lambda handle: handle.write(page.encode("utf-8")))
     return path, page

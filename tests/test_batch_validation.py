@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trialflow.cli import main
-from trialflow.data import read_table
+from trialflow.cli.main import main
+from trialflow.data.tables import read_table
 
 pytestmark = pytest.mark.integration
 
@@ -74,7 +74,7 @@ def test_messy_semicolon_file_trains_with_guardrails_and_scores(tmp_path, credit
 
     import mlflow
 
-    from trialflow.registry import load_model
+    from trialflow.registry.loading import load_model
 
     model, registered = load_model("messy-credit")
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(registered.run_id)}
@@ -158,7 +158,7 @@ def test_credit_data_batch_with_a_dropped_column_a_type_change_and_outliers(
     # The suite scoring used is the one registered with the model.
     import mlflow
 
-    from trialflow.registry import load_model
+    from trialflow.registry.loading import load_model
 
     _, registered = load_model("guarded-credit")
     suite = json.loads(mlflow.artifacts.load_text(f"runs:/{registered.run_id}/expectations.json"))

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from trialflow.champion import CHAMPION, beats, champion_challenger
-from trialflow.data import read_table
+from trialflow.data.tables import read_table
 from trialflow.featurizers import plan_columns
 from trialflow.flows.retrain import split_for_evaluation
-from trialflow.pipeline import build_pipeline
-from trialflow.registry import register_model, store_client
+from trialflow.model.pipeline import build_pipeline
+from trialflow.registry.champion import CHAMPION, beats, champion_challenger
+from trialflow.registry.store import register_model, store_client
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,8 @@ import json
 import os
 import time
 
-from trialflow.checkpoints import (
+from trialflow.config import TrainConfig
+from trialflow.runtime.checkpoints import (
     COMPLETE_MARKER,
     claimed_search_directory,
     config_digest,
@@ -14,7 +15,6 @@ from trialflow.checkpoints import (
     source_digest,
     step_key,
 )
-from trialflow.config import TrainConfig
 
 
 def test_config_digest_follows_what_changes_results_not_where_they_go():

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from trialflow.checks import MIN_ROWS, check_training_table
 from trialflow.errors import DataError
+from trialflow.validation.checks import MIN_ROWS, check_training_table
 
 
 def test_valid_table_passes_real_great_expectations_checks(binary_frame):

@@ -8,14 +8,14 @@ import sys
 import pandas as pd
 import pytest
 
-from trialflow.cli import main
-from trialflow.data import read_table
+from trialflow.cli.main import main
+from trialflow.data.tables import read_table
 
 
 def registered_names() -> set[str]:
     import mlflow
 
-    from trialflow.registry import tracking_uri
+    from trialflow.registry.store import tracking_uri
 
     # The registry too: MLflow's default registry is whichever store the process used last.
     client = mlflow.MlflowClient(tracking_uri(), registry_uri=tracking_uri())
@@ -85,7 +85,7 @@ def test_the_command_exits_non_zero_without_a_traceback(tmp_path, make, message)
     data = tmp_path / "table.csv"
     make(data)
     result = subprocess.run(
-        [sys.executable, "-m", "trialflow.cli", "train", str(data), "--target", "y"],
+        [sys.executable, "-m", "trialflow.cli.main", "train", str(data), "--target", "y"],
         capture_output=True,
         text=True,
         timeout=180,

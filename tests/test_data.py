@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trialflow.data import fingerprint, infer_task, read_table
+from trialflow.data.tables import fingerprint, infer_task, read_table
 from trialflow.errors import DataError
 
 
@@ -77,7 +77,7 @@ def test_fingerprint_tracks_content_not_index(binary_frame):
 
 
 def _notes(frame) -> dict[str, list[str]]:
-    from trialflow.data import READ_NOTES
+    from trialflow.data.tables import READ_NOTES
 
     out: dict[str, list[str]] = {}
     for note in frame.attrs[READ_NOTES]:
@@ -140,7 +140,7 @@ def test_a_parquet_list_column_is_left_out_with_a_note(tmp_path):
 
 
 def test_scoring_reads_a_file_in_chunks_as_training_read_it(tmp_path):
-    from trialflow.batch_scoring import read_chunks
+    from trialflow.serving.batch_scoring import read_chunks
 
     path = tmp_path / "names.csv"
     path.write_bytes("payé;;payé\n1;2;3\n4;5;6\n7;8;9\n".encode("latin-1"))

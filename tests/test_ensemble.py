@@ -2,12 +2,12 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from trialflow.ensemble import WeightedEnsemble, select_ensemble
 from trialflow.featurizers import plan_columns
-from trialflow.folds import make_folds
 from trialflow.learners import LEARNERS
-from trialflow.pipeline import build_pipeline
-from trialflow.trial import TrialData, TrialSpec, run_trial
+from trialflow.model.ensemble import WeightedEnsemble, select_ensemble
+from trialflow.model.pipeline import build_pipeline
+from trialflow.search.folds import make_folds
+from trialflow.search.trial import TrialData, TrialSpec, run_trial
 
 from .conftest import make_frame
 

@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
 
-from trialflow.ensemble import WeightedEnsemble
-from trialflow.explain import MIN_PERMUTATION_ROWS, SAMPLE_ROWS, global_importance
+from trialflow.explain.importance import MIN_PERMUTATION_ROWS, SAMPLE_ROWS, global_importance
 from trialflow.featurizers import plan_columns
 from trialflow.learners import LEARNERS
-from trialflow.pipeline import build_pipeline
+from trialflow.model.ensemble import WeightedEnsemble
+from trialflow.model.pipeline import build_pipeline
 
 from .conftest import make_frame
 

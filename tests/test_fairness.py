@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trialflow.data import read_table
-from trialflow.fairness import MIN_GROUP_ROWS, assess, group_labels
+from trialflow.data.tables import read_table
+from trialflow.fairness.measure import MIN_GROUP_ROWS, assess, group_labels
 
 
 @pytest.fixture(scope="module")

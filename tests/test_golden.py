@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 import trialflow
-from trialflow.registry import TRUSTED_MODULES, TRUSTED_NAMES
+from trialflow.registry.trusted import TRUSTED_MODULES, TRUSTED_NAMES
 
 GOLDEN_ROOT = Path(__file__).parent / "golden"
 GOLDEN_RELEASES = sorted(p for p in GOLDEN_ROOT.glob("trialflow-*") if p.is_dir())

@@ -12,7 +12,7 @@ from sklearn.preprocessing import TargetEncoder
 from trialflow.gpu import kernels
 from trialflow.gpu.arrays import array_module, gpu_device_count, module_for, to_host
 from trialflow.gpu.losses import stacked_loss
-from trialflow.metrics import METRICS
+from trialflow.model.metrics import METRICS
 
 
 def _cupy():
@@ -71,7 +71,7 @@ def test_quantile_bins_are_qcut_codes_with_missing_as_minus_one(xp):
 
 
 def test_quantile_bins_match_the_leakage_checks_codes(xp):
-    from trialflow.leakage import BINS, _quantile_codes
+    from trialflow.validation.leakage import BINS, _quantile_codes
 
     values = np.random.default_rng(3).gamma(2.0, size=4000)
     values[::50] = np.nan
@@ -122,7 +122,7 @@ def test_out_of_fold_target_encoding_is_target_encoders_cross_fit(xp):
 
 
 def _reference_greedy(predictions, loss, rounds):
-    # The loop trialflow.ensemble.select_ensemble ran before the kernel, verbatim.
+    # The loop trialflow.model.ensemble.select_ensemble ran before the kernel, verbatim.
     counts = np.zeros(len(predictions))
     total = np.zeros_like(predictions[0])
     best_loss, best_counts = np.inf, None

@@ -4,16 +4,16 @@ on CPUs, one worker declaring GPU=1 (as `--gpu-workers 1` starts it), the real s
 import pytest
 from distributed import Client
 
-from trialflow.budget import Budget
-from trialflow.cluster import local_gpu_workers, start_local_cluster
 from trialflow.errors import ConfigError
 from trialflow.featurizers import plan_columns
-from trialflow.folds import make_folds
 from trialflow.gpu import routing
 from trialflow.learners import LEARNERS
-from trialflow.search import StopRules, run_search
-from trialflow.strategies import RandomSearch, StrategySettings
-from trialflow.trial import TrialData
+from trialflow.runtime.budget import Budget
+from trialflow.runtime.cluster import local_gpu_workers, start_local_cluster
+from trialflow.search.folds import make_folds
+from trialflow.search.loop import StopRules, run_search
+from trialflow.search.strategies import RandomSearch, StrategySettings
+from trialflow.search.trial import TrialData
 
 from .conftest import make_frame
 

@@ -8,11 +8,11 @@ import pytest
 
 from tests.conftest import make_frame
 from trialflow.config import TrainConfig
-from trialflow.guardrails import guardrails_frame, training_guardrails
+from trialflow.data.loading import load_training_table
+from trialflow.features.plan_file import plan_for
 from trialflow.learners import get_learner, portfolio_for
 from trialflow.learners.spec import CLASS_WEIGHT, needs_class_weights, with_class_weights
-from trialflow.loading import load_training_table
-from trialflow.plan_file import plan_for
+from trialflow.validation.guardrails import guardrails_frame, training_guardrails
 
 
 def _guardrails(frame: pd.DataFrame, metric: str = "roc_auc", target: str = "target") -> dict:

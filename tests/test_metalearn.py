@@ -20,8 +20,8 @@ from trialflow.metalearn import knowledge as store
 from trialflow.metalearn.portfolio import PORTFOLIO_VERSION, portfolio
 from trialflow.metalearn.profile import FEATURES, profile_table
 from trialflow.metalearn.recommender import Knowledge, Recommender, supported
-from trialflow.strategies import StrategySettings, make_strategy
-from trialflow.trial import TrialResult
+from trialflow.search.strategies import StrategySettings, make_strategy
+from trialflow.search.trial import TrialResult
 
 
 def _profile(categorical_share: float, rows: float = 3.0) -> dict:

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from trialflow.metrics import METRICS
+from trialflow.model.metrics import METRICS
 
 
 def test_scores_and_direction():
@@ -30,7 +30,7 @@ def test_binary_roc_auc_from_ranks_is_scikit_learns():
     from hypothesis import strategies as st
     from sklearn.metrics import roc_auc_score
 
-    from trialflow.metrics import binary_roc_auc
+    from trialflow.model.metrics import binary_roc_auc
 
     @settings(max_examples=200, deadline=None)
     @given(st.integers(0, 10_000), st.integers(2, 300), st.integers(1, 6))

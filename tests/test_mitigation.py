@@ -11,10 +11,10 @@ from sklearn.model_selection import cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from trialflow.data import read_table
+from trialflow.data.tables import read_table
 from trialflow.errors import ConfigError
-from trialflow.fairness import group_labels
-from trialflow.mitigation import (
+from trialflow.fairness.measure import group_labels
+from trialflow.fairness.mitigation import (
     _fit_optimizer,
     decide,
     learn_thresholds,
@@ -22,7 +22,7 @@ from trialflow.mitigation import (
     positive_probability,
     tradeoff,
 )
-from trialflow.registry import trusted_types
+from trialflow.registry.trusted import trusted_types
 
 
 @pytest.fixture(scope="module")

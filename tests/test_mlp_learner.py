@@ -11,7 +11,7 @@ from sklearn.metrics import roc_auc_score
 from trialflow.featurizers import plan_columns
 from trialflow.gpu.mlp import MLPClassifier, MLPRegressor
 from trialflow.learners import LEARNERS, portfolio_for
-from trialflow.pipeline import build_pipeline
+from trialflow.model.pipeline import build_pipeline
 
 from .conftest import make_frame
 

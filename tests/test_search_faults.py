@@ -12,13 +12,15 @@ import pytest
 from distributed import Client, LocalCluster
 
 import trialflow
-from trialflow import search as search_module
-from trialflow.budget import Budget
 from trialflow.learners import LEARNERS, use_learners
-from trialflow.search import StopRules, best_trial, run_search, threads_by_host
-from trialflow.strategies import RandomSearch, StrategySettings
-from trialflow.trial import TrialSpec, run_trial
-from trialflow.trial_store import TrialStore
+from trialflow.runtime.budget import Budget
+from trialflow.search import loop as search_module
+from trialflow.search.loop import StopRules, run_search
+from trialflow.search.results import best_trial
+from trialflow.search.strategies import RandomSearch, StrategySettings
+from trialflow.search.trial import TrialSpec, run_trial
+from trialflow.search.trial_store import TrialStore
+from trialflow.search.workers import threads_by_host
 
 from .test_search import trial_data
 

@@ -8,10 +8,10 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import LogisticRegression
 
-from trialflow.contributions import EXPECTED, top_contributions
+from trialflow.explain.contributions import EXPECTED, top_contributions
+from trialflow.explain.shapley import model_output, sampled_contributions
 from trialflow.featurizers import plan_columns
-from trialflow.pipeline import build_pipeline
-from trialflow.shapley import model_output, sampled_contributions
+from trialflow.model.pipeline import build_pipeline
 
 from .conftest import make_frame
 

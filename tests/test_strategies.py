@@ -8,7 +8,7 @@ import pytest
 from trialflow.learners import LEARNERS, portfolio_for
 from trialflow.learners.space import Choice, Float, Int
 from trialflow.learners.spec import MIN_ROUNDS, LearnerSpec
-from trialflow.strategies import (
+from trialflow.search.strategies import (
     ASHA,
     STRATEGIES,
     GridSearch,
@@ -17,9 +17,9 @@ from trialflow.strategies import (
     StrategySettings,
     make_strategy,
 )
-from trialflow.strategies.base import MAX_FAILURES
-from trialflow.strategies.grid import grid_values
-from trialflow.trial import TrialResult
+from trialflow.search.strategies.base import MAX_FAILURES
+from trialflow.search.strategies.grid import grid_values
+from trialflow.search.trial import TrialResult
 
 
 def fake_score(learner: str, params: dict) -> float:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 import trialflow
-from trialflow.cli import _config_from_args, build_parser
+from trialflow.cli.commands import config_from_args
+from trialflow.cli.parser import build_parser
 from trialflow.errors import ConfigError
 from trialflow.learners import LEARNERS, portfolio_for
 from trialflow.learners.user import load_learner
@@ -49,7 +50,7 @@ def test_learner_option_is_repeatable():
     args = build_parser().parse_args(
         ["train", "d.csv", "--target", "y", "--learner", "a.b:C", "--learner", "d.e:F", "g.h:I"]
     )
-    assert _config_from_args(args).learners == ["a.b:C", "d.e:F", "g.h:I"]
+    assert config_from_args(args).learners == ["a.b:C", "d.e:F", "g.h:I"]
 
 
 @pytest.mark.integration

@@ -23,15 +23,15 @@ from hypothesis import HealthCheck, currently_in_test_context, given, note, sett
 from hypothesis import event as _event
 from hypothesis import strategies as st
 
-from trialflow.batch_checks import check_batch
-from trialflow.cli import main
+from trialflow.cli.main import main
 from trialflow.config import TrainConfig
-from trialflow.data import read_table
+from trialflow.data.loading import load_training_table
+from trialflow.data.tables import read_table
 from trialflow.errors import ConfigError, DataError
-from trialflow.expectation_suite import learn_suite, suite_columns
+from trialflow.features.plan_file import plan_for
 from trialflow.featurizers import TableFeaturizer, plan_columns
-from trialflow.loading import load_training_table
-from trialflow.plan_file import plan_for
+from trialflow.validation.batch_checks import check_batch
+from trialflow.validation.expectation_suite import learn_suite, suite_columns
 
 # Great Expectations calls cost ~50-200 ms each: few examples, no per-example deadline, and
 # no example database (its .hypothesis folder would land in the work tree).
@@ -651,7 +651,7 @@ def test_reading_random_text_as_csv(tmp_path, text, encoding):
     ids=["quoted-newline", "line-separator", "record-separator", "blank-first-line"],
 )
 def test_csv_header_with_a_line_break_inside_is_checked_as_pandas_reads_it(tmp_path, text):
-    from trialflow.data import READ_NOTES
+    from trialflow.data.tables import READ_NOTES
 
     path = tmp_path / "table.csv"
     path.write_text(text, encoding="utf-8")

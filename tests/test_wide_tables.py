@@ -9,16 +9,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trialflow import leakage
 from trialflow.config import TrainConfig
-from trialflow.expectation_suite import learn_suite
+from trialflow.data.loading import load_training_table
+from trialflow.data.tidy import tidy_features
+from trialflow.features.plan_file import plan_for
 from trialflow.featurizers import ColumnPlan, make_featurizer, plan_columns
-from trialflow.guardrails import training_guardrails
-from trialflow.leakage import find_leaks, scan_leaks
-from trialflow.loading import load_training_table
 from trialflow.metalearn.profile import _numeric_matrix, profile_table
-from trialflow.plan_file import plan_for
-from trialflow.tidy import tidy_features
+from trialflow.validation import leakage
+from trialflow.validation.expectation_suite import learn_suite
+from trialflow.validation.guardrails import training_guardrails
+from trialflow.validation.leakage import find_leaks, scan_leaks
 
 ROWS = 300
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from trialflow.config import TrainConfig
 from trialflow.errors import ConfigError
-from trialflow.home import configure_environment
+from trialflow.runtime.home import configure_environment
 
 
 def train(
@@ -30,7 +30,7 @@ def train(
     """
     # Before the imports below (Dask's alone is ~0.7 s): the budget counts from the call.
     started = started or time.time()
-    from trialflow import cluster
+    from trialflow.runtime import cluster
 
     frame = data if isinstance(data, pd.DataFrame) else None
     if config is None:
@@ -48,7 +48,8 @@ def train(
         cluster.prestart_local_cluster(config.local_workers(), config.gpu_workers)
     # Imported once the cluster is starting: its worker processes start on the other core
     # while these imports (scikit-learn's among them) run here.
-    from trialflow import frames, head_start
+    from trialflow.data import frames
+    from trialflow.runtime import head_start
 
     # Held here, passed by key: Prefect's API stores flow parameters and refuses big ones.
     frame_key = frames.hold(frame) if frame is not None else ""
@@ -64,7 +65,7 @@ def train(
         # on 2 cores, and starting it before the latter made that import 2.5 s slower.
         _start_prefect()
         _start_prewarm(config)
-        from trialflow import prefect_api
+        from trialflow.runtime import prefect_api
 
         prefect_api.wait_until_ready()
         prefect_ready = time.time() - started
@@ -95,7 +96,8 @@ def train(
 
 def _forecast(config: TrainConfig, frame: pd.DataFrame | None, started: float):
     """The `forecast` flow; returns a ForecastResult."""
-    from trialflow import frames, prefect_api
+    from trialflow.data import frames
+    from trialflow.runtime import prefect_api
 
     frame_key = frames.hold(frame) if frame is not None else ""
     try:
@@ -117,8 +119,8 @@ def _forecast(config: TrainConfig, frame: pd.DataFrame | None, started: float):
 
 
 def _check_header(source: str, target: str) -> None:
-    from trialflow.checks import check_shape
-    from trialflow.data import read_header
+    from trialflow.data.tables import read_header
+    from trialflow.validation.checks import check_shape
 
     names = read_header(source)
     if names is not None:
@@ -131,7 +133,7 @@ def start_services(config: TrainConfig) -> None:
     """Start what a run will need, in the background: Prefect's API, the local Dask
     cluster, the MLflow store and the imports of the last steps."""
     _start_prefect()
-    from trialflow import cluster
+    from trialflow.runtime import cluster
 
     if not config.dask_address:
         cluster.prestart_local_cluster(config.local_workers(), config.gpu_workers)
@@ -140,7 +142,7 @@ def start_services(config: TrainConfig) -> None:
 
 def _start_prefect() -> None:
     configure_environment()
-    from trialflow import prefect_api, prefect_server
+    from trialflow.runtime import prefect_api, prefect_server
 
     # A server started with `trialflow server start` saves the ephemeral API's start-up.
     prefect_server.adopt_running()
@@ -152,7 +154,9 @@ def _start_prewarm(config: TrainConfig) -> None:
 
 
 def _prewarm(config: TrainConfig) -> None:
-    from trialflow import checks, prefect_api, registry
+    from trialflow.registry import store as registry
+    from trialflow.runtime import prefect_api
+    from trialflow.validation import checks
 
     try:
         checks._gx_context()
@@ -171,7 +175,7 @@ def _prewarm(config: TrainConfig) -> None:
 def load_model(ref: str, *, tracking_uri: str = ""):
     """The fitted pipeline registered as ``name``, ``name/version`` or ``name@alias``."""
     configure_environment()
-    from trialflow.registry import load_model as _load
+    from trialflow.registry.loading import load_model as _load
 
     pipeline, _ = _load(ref, configured_uri=tracking_uri)
     return pipeline
@@ -218,10 +222,10 @@ def score(
     be scored; returns a ScoredBatch (predictions with per-row warnings, quarantined rows
     with reasons, findings). For a forecast model, ``data`` is the history to forecast
     from and ``future`` the known covariates of the forecast steps (a ForecastBatch)."""
-    from trialflow.data import read_table
-    from trialflow.registry import load_expectations
-    from trialflow.registry import load_model as _load
-    from trialflow.scoring import score_batch
+    from trialflow.data.tables import read_table
+    from trialflow.registry.loading import load_expectations
+    from trialflow.registry.loading import load_model as _load
+    from trialflow.serving.scoring import check_and_score
 
     configure_environment()
     frame = read_table(data) if isinstance(data, str) else data
@@ -236,7 +240,7 @@ def score(
         raise ConfigError(
             f"--future gives the known covariates of a forecast; {ref!r} is not a forecast model."
         )
-    return score_batch(
+    return check_and_score(
         pipeline,
         frame,
         load_expectations(model),
@@ -256,22 +260,22 @@ def retrain(
 ) -> dict:
     """Champion / challenger retraining (the `retrain` flow): train on ``config.data`` and move
     the `champion` alias only if the new version wins on fresh rows by ``margin``."""
+    from trialflow.options import RetrainOptions
+
+    options = RetrainOptions(
+        evaluation_data=evaluation_data, newest_share=newest_share, margin=margin
+    )
     if not config.data:
         raise ConfigError("Retraining reads its data from a path: set 'data' in the config.")
     _check_header(config.data, config.target)
     start_services(config)
-    from trialflow import cluster, prefect_api
     from trialflow.flows.retrain import retrain as retrain_flow
+    from trialflow.runtime import cluster, prefect_api
 
     try:
         prefect_api.wait_until_ready()
         with prefect_api.flow_run_settings():
-            return retrain_flow(
-                config=config,
-                evaluation_data=evaluation_data,
-                newest_share=newest_share,
-                margin=margin,
-            )
+            return retrain_flow(config=config, **options.model_dump())
     finally:
         cluster.close_prestarted()
 
@@ -290,10 +294,18 @@ def score_file(
     """Batch scoring as the `score-batch` flow runs it: chunk by chunk at constant memory,
     validated with the model's suite, every output row tagged with the model version, the
     outputs renamed into place only when all chunks are done."""
+    from trialflow.options import CHUNK_ROWS, ScoreBatchOptions
+
+    # Checked before anything starts (the flow checks them again for runs from elsewhere).
+    options = ScoreBatchOptions(
+        chunk_rows=CHUNK_ROWS if chunk_rows is None else chunk_rows,
+        strict=strict,
+        impute_missing=impute_missing,
+        quarantine_out_of_range=quarantine_out_of_range,
+    )
     _start_prefect()
-    from trialflow import prefect_api
-    from trialflow.batch_scoring import CHUNK_ROWS
     from trialflow.flows.score_batch import score_batch
+    from trialflow.runtime import prefect_api
 
     prefect_api.wait_until_ready()
     with prefect_api.flow_run_settings():
@@ -301,9 +313,6 @@ def score_file(
             model=ref,
             input_path=data,
             output_path=output,
-            chunk_rows=chunk_rows or CHUNK_ROWS,
-            strict=strict,
-            impute_missing=impute_missing,
-            quarantine_out_of_range=quarantine_out_of_range,
+            **options.model_dump(),
             mlflow_tracking_uri=tracking_uri,
         )

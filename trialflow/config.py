@@ -8,8 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from trialflow.fairness import MAX_DIFFERENCE, MIN_RATIO, MIN_REPRESENTATION
-from trialflow.metrics import METRICS, default_metric
+from trialflow.fairness.measure import MAX_DIFFERENCE, MIN_RATIO, MIN_REPRESENTATION
+from trialflow.model.metrics import METRICS, default_metric
 
 Task = Literal["auto", "binary", "multiclass", "regression", "forecast"]
 # The parameters only a forecast reads; elsewhere they are refused rather than ignored.
@@ -259,7 +259,7 @@ class TrainConfig(BaseModel):
     @field_validator("strategy")
     @classmethod
     def _known_strategy(cls, value: str) -> str:
-        from trialflow.strategies import STRATEGIES
+        from trialflow.search.strategies import STRATEGIES
 
         if value not in STRATEGIES:
             raise ValueError(
@@ -334,7 +334,7 @@ class TrainConfig(BaseModel):
         return self
 
     def strategy_settings(self, metric: str):
-        from trialflow.strategies import StrategySettings
+        from trialflow.search.strategies import StrategySettings
 
         return StrategySettings(
             seed=self.seed,
@@ -361,7 +361,7 @@ class TrainConfig(BaseModel):
         if self.model_name:
             return self.model_name
         if self.data:
-            from trialflow.data import source_stem
+            from trialflow.data.tables import source_stem
 
             return source_stem(self.data)
         return "trialflow-model"

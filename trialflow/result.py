@@ -27,13 +27,13 @@ class TrainResult:
     data_fingerprint: str
     flow_run_id: str = ""
     timings: dict[str, float] = field(default_factory=dict)
-    # What the guardrails found in the training data (trialflow.guardrails.Guardrail).
+    # What the guardrails found in the training data (trialflow.validation.guardrails.Guardrail).
     guardrails: list = field(default_factory=list)
-    # Per-group metrics and disparities over the sensitive columns (trialflow.fairness).
+    # Per-group metrics and disparities over the sensitive columns (trialflow.fairness.measure).
     fairness: object = None
     # Importance per engineered feature (single models; None for an ensemble).
     engineered_importance: pd.DataFrame | None = None
-    # The fairness-mitigated model (trialflow.mitigation.MitigatedModel), when asked for.
+    # The fairness-mitigated model (trialflow.fairness.mitigation.MitigatedModel), when asked for.
     mitigated: object = None
     # The run's HTML report.
     report_path: str = ""

@@ -2,7 +2,7 @@
 plan, the guardrails (with the expectation suite and the data profile) and the search.
 
 The tasks in `tasks/` wrap them for Prefect (logs, artifacts, checkpoints); a run's head
-start (`trialflow.head_start`) calls the same functions before Prefect's API is up. Each
+start (`trialflow.runtime.head_start`) calls the same functions before Prefect's API is up. Each
 step's checkpoint key lives here too, so both find the same results under the same key.
 None of this imports Prefect: it is on the path to the first trial.
 """
@@ -13,14 +13,14 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from trialflow import progress
-from trialflow.budget import Budget
-from trialflow.checkpoints import SearchDirectory, config_digest, source_digest, step_key
 from trialflow.config import TrainConfig
+from trialflow.data.loading import TrainingTable
 from trialflow.featurizers import ColumnPlan
-from trialflow.guardrails import Guardrail
-from trialflow.loading import TrainingTable
-from trialflow.trial import TrialResult
+from trialflow.runtime import progress
+from trialflow.runtime.budget import Budget
+from trialflow.runtime.checkpoints import SearchDirectory, config_digest, source_digest, step_key
+from trialflow.search.trial import TrialResult
+from trialflow.validation.guardrails import Guardrail
 
 # Called with each finished trial and the history so far.
 OnTrial = Callable[[TrialResult, Sequence[TrialResult]], None]
@@ -59,8 +59,8 @@ def load_table(
     """Read the data (a path, or a DataFrame held under ``frame_key``) and check it;
     ``frame`` is the data already read. ``record=False`` leaves Great Expectations' record
     of the checks for later (`loading.record_checks`)."""
-    from trialflow.frames import held
-    from trialflow.loading import load_training_table
+    from trialflow.data.frames import held
+    from trialflow.data.loading import load_training_table
 
     progress.emit("stage", name="load & check")
     if frame is None and frame_key:
@@ -78,7 +78,7 @@ def load_table(
 
 
 def plan_columns(table: TrainingTable, config: TrainConfig) -> ColumnPlan:
-    from trialflow.plan_file import plan_for, sensitive_exclusions
+    from trialflow.features.plan_file import plan_for, sensitive_exclusions
 
     progress.emit("stage", name="featurize")
     return plan_for(table, config, sensitive_exclusions(config))
@@ -89,9 +89,9 @@ def validate(
 ) -> Validation:
     """The guardrails, the expectation suite scoring will enforce (unless ``suite`` is
     False: `learn_suite` needs Great Expectations), and the data profile."""
-    from trialflow.expectation_suite import learn_suite
-    from trialflow.guardrails import training_guardrails
     from trialflow.metalearn.profile import profile_table
+    from trialflow.validation.expectation_suite import learn_suite
+    from trialflow.validation.guardrails import training_guardrails
 
     progress.emit("stage", name="guardrails")
     return Validation(
@@ -125,11 +125,12 @@ def search(
     ``on_directory`` is told where the trials are recorded; setting ``cancel`` ends the
     search early; ``on_submitted`` is called once the first trials are on the workers.
     """
-    from trialflow.checkpoints import claimed_search_directory
-    from trialflow.cluster import dask_cluster
-    from trialflow.home import run_directory
-    from trialflow.search import best_trial, prepare_search, search_trials
-    from trialflow.trial_store import TrialStore
+    from trialflow.runtime.checkpoints import claimed_search_directory
+    from trialflow.runtime.cluster import dask_cluster
+    from trialflow.runtime.home import run_directory
+    from trialflow.search.loop import prepare_search, search_trials
+    from trialflow.search.results import best_trial
+    from trialflow.search.trial_store import TrialStore
 
     progress.emit("stage", name="search")
 

@@ -44,7 +44,7 @@ def isolate_home() -> Path:
     os.environ["PREFECT_HOME"] = str(home / "prefect")
     os.environ.pop("PREFECT_API_URL", None)
     os.environ.pop("TRIALFLOW_MLFLOW_URI", None)
-    from trialflow.home import configure_environment
+    from trialflow.runtime.home import configure_environment
 
     configure_environment()
     return home
@@ -92,8 +92,8 @@ def expected_predictions(pipeline, uri: str, version: str):
     """
     import numpy as np
 
-    from trialflow.data import read_table
-    from trialflow.registry import load_model
+    from trialflow.data.tables import read_table
+    from trialflow.registry.loading import load_model
 
     features = read_table(DATA).drop(columns=TARGET).head(EXPECTED_ROWS)
     predictions = pipeline.predict(features)
@@ -150,7 +150,7 @@ what {version} wrote, and replacing it would test nothing. A new release adds it
 
 def write_golden(destination: Path) -> None:
     import trialflow
-    from trialflow.home import default_mlflow_uri
+    from trialflow.runtime.home import default_mlflow_uri
 
     uri = default_mlflow_uri()
     result = train_golden_model()

@@ -55,7 +55,7 @@ def register_forecaster(
     (all or nothing, as every registration: `registry.register_logged`)."""
     from mlflow.models import Model
 
-    from trialflow import registry
+    from trialflow.registry import store as registry
 
     return registry.register_logged(
         name,

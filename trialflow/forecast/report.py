@@ -11,8 +11,15 @@ import pandas as pd
 
 from trialflow.forecast.forecaster import ENSEMBLE, Forecaster
 from trialflow.forecast.series import parse_time, series_ids
-from trialflow.report import _STYLE, _facts, _image, _section, _table, _text
-from trialflow.report_plots import _figure, _png
+from trialflow.report.html_parts import (
+    STYLE,
+    facts_html,
+    image_html,
+    section_html,
+    table_html,
+    text_html,
+)
+from trialflow.report.plots import new_figure, png_bytes
 
 # Series drawn in the forecast chart, and seasons of history shown before the forecast.
 SHOWN_SERIES = 4
@@ -31,7 +38,8 @@ def render(
     scores = forecaster.scores.sort_values("mase", kind="stable")
     best = scores.set_index("model").loc[ENSEMBLE] if ENSEMBLE in set(scores["model"]) else None
     answer = (
-        f"<p class='answer'>Forecasts {forecaster.horizon} steps ({_text(forecaster.frequency)}) "
+        f"<p class='answer'>Forecasts {forecaster.horizon} steps "
+        f"({text_html(forecaster.frequency)}) "
         f"ahead; backtest MASE <b>{best['mase']:.3f}</b>, sMAPE {best['smape']:.2f}, "
         f"RMSE {best['rmse']:.4g}.</p>"
         if best is not None
@@ -41,31 +49,31 @@ def render(
         {"model": list(forecaster.weights), "weight": list(forecaster.weights.values())}
     )
     body = [
-        _section(
+        section_html(
             "summary",
             "Forecast",
             answer
             + (
-                _image(_forecast_chart(forecaster, history, forecast), "history and forecast")
+                image_html(_forecast_chart(forecaster, history, forecast), "history and forecast")
                 if len(forecast)
                 else "<p class='note'>No forecast is drawn: the model needs known covariates "
                 "for the forecast steps (trialflow predict --future).</p>"
             )
-            + _table(weights, bar="weight"),
+            + table_html(weights, bar="weight"),
         ),
-        _section(
+        section_html(
             "backtest",
             "Backtests",
-            _image(_backtest_chart(forecaster), "backtest windows")
-            + _table(scores[["model", "mase", "smape", "rmse", "seconds", "weight"]]),
+            image_html(_backtest_chart(forecaster), "backtest windows")
+            + table_html(scores[["model", "mase", "smape", "rmse", "seconds", "weight"]]),
         ),
-        _section("notes", "What was checked and repaired", _notes(forecaster.notes)),
-        _section("config", "Configuration", _facts(config)),
+        section_html("notes", "What was checked and repaired", _notes(forecaster.notes)),
+        section_html("config", "Configuration", facts_html(config)),
     ]
-    title = _text(f"trialflow forecast report: {model_name}")
+    title = text_html(f"trialflow forecast report: {model_name}")
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{title}</title><style>{_STYLE}</style></head>"
+        f"<title>{title}</title><style>{STYLE}</style></head>"
         f"<body><h1>{title}</h1>{''.join(body)}</body></html>\n"
     )
 
@@ -73,14 +81,14 @@ def render(
 def _notes(notes: list[str]) -> str:
     if not notes:
         return "<p class='note'>(nothing to report)</p>"
-    return "<ul class='alerts'>" + "".join(f"<li>{_text(n)}</li>" for n in notes) + "</ul>"
+    return "<ul class='alerts'>" + "".join(f"<li>{text_html(n)}</li>" for n in notes) + "</ul>"
 
 
 def _forecast_chart(forecaster: Forecaster, history: pd.DataFrame, forecast: pd.DataFrame) -> bytes:
     """The end of each shown series' history, the forecast and its 80 % band."""
     ids = series_ids(forecast, forecaster.series)
     shown = list(dict.fromkeys(ids))[:SHOWN_SERIES]
-    figure, _ = _figure(2.2 * len(shown))
+    figure, _ = new_figure(2.2 * len(shown))
     figure.clf()
     past_ids = series_ids(history, forecaster.series)
     # Only the shown series' timestamps are parsed: all of them took seconds on big tables.
@@ -98,14 +106,14 @@ def _forecast_chart(forecaster: Forecaster, history: pd.DataFrame, forecast: pd.
         ax.tick_params(labelsize=8)
         if i == 0:
             ax.legend(fontsize=8, loc="upper left")
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def _backtest_chart(forecaster: Forecaster) -> bytes:
     """The first series' backtest windows: what happened, the ensemble and its band."""
     backtest = forecaster.backtest
     first = backtest[backtest["unique_id"] == backtest["unique_id"].iloc[0]].sort_values("ds")
-    figure, ax = _figure(2.6)
+    figure, ax = new_figure(2.6)
     ax.plot(first["ds"], first["y"], color="#444", lw=1, label="actual")
     ax.plot(first["ds"], first[ENSEMBLE], color="#4c72b0", lw=1.5, label="ensemble")
     ax.fill_between(first["ds"], first["p10"], first["p90"], color="#4c72b0", alpha=0.2)
@@ -114,4 +122,4 @@ def _backtest_chart(forecaster: Forecaster) -> bytes:
     ax.set_title(f"backtest windows ({np.unique(first['window']).size}) of one series", fontsize=9)
     ax.tick_params(labelsize=8)
     ax.legend(fontsize=8, loc="upper left")
-    return _png(figure)
+    return png_bytes(figure)

@@ -44,7 +44,7 @@ def read_history(config: TrainConfig, frame: pd.DataFrame | None = None) -> pd.D
     """The training table: ``frame`` when given, else read from ``config.data``."""
     if frame is not None:
         return frame
-    from trialflow.data import read_table
+    from trialflow.data.tables import read_table
 
     return read_table(config.data)
 
@@ -129,11 +129,11 @@ def forecast_file(forecaster: Forecaster, input_path: str, output_path: str, *, 
     """The score-batch flow on a forecast model: forecast from the history in
     ``input_path`` into ``output_path`` (written atomically), each row tagged with the
     model version. A history is read whole: a forecast needs every series' recent past."""
-    from trialflow.batch_scoring import BatchCounts
-    from trialflow.data import read_table
-    from trialflow.scoring import write_all_atomically
+    from trialflow.data.tables import read_table
+    from trialflow.serving.batch_scoring import BatchCounts
+    from trialflow.serving.scoring import write_tables_atomically
 
     history = read_table(input_path)
     forecast = forecaster.predict(history).assign(model_version=model_version)
-    write_all_atomically({output_path: forecast})
+    write_tables_atomically({output_path: forecast})
     return BatchCounts(rows=len(history), scored=len(forecast), chunks=1, output=output_path)

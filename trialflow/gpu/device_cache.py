@@ -1,7 +1,7 @@
 """Training matrices kept on the GPU between trials: each worker copies a featurized fold to
 its device once, and every later trial on the same fold finds it there.
 
-Trials on a worker share featurized folds (``trialflow.trial`` caches them per run), so the
+Trials on a worker share featurized folds (``trialflow.search.trial`` caches them per run), so the
 host object is the key: while it is alive its device copy is reused, and when the run's
 folds are evicted the device copy is freed with them.
 """

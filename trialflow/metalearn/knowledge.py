@@ -14,8 +14,8 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from trialflow.home import project_home
 from trialflow.metalearn.portfolio import PORTFOLIO_VERSION, portfolio
+from trialflow.runtime.home import project_home
 
 SHIPPED = Path(__file__).parent / "knowledge_base.json.gz"
 # Extra trial parameters a run adds to a portfolio pipeline (log target, class weights); a
@@ -138,7 +138,7 @@ def read_history() -> list[dict]:
 def refresh() -> tuple[Path, int, int]:
     """Write the shipped knowledge base plus this project's run history as the base runs
     use; returns (path, shipped datasets, runs added)."""
-    from trialflow.files import write_atomically
+    from trialflow.runtime.files import write_atomically
 
     shipped = read_document(SHIPPED)
     history = read_history()
@@ -162,6 +162,6 @@ def refresh() -> tuple[Path, int, int]:
 
 
 def _better(a: float, b: float, metric: str) -> bool:
-    from trialflow.metrics import METRICS
+    from trialflow.model.metrics import METRICS
 
     return a > b if METRICS[metric].greater_is_better else a < b

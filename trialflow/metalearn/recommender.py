@@ -48,7 +48,7 @@ class Knowledge:
 
     @classmethod
     def from_document(cls, document: dict) -> Knowledge:
-        from trialflow.metrics import METRICS
+        from trialflow.model.metrics import METRICS
 
         datasets = document["datasets"]
         sign = np.array([1.0 if METRICS[d["metric"]].greater_is_better else -1.0 for d in datasets])
