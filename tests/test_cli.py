@@ -138,3 +138,24 @@ def test_train_then_predict_round_trip(tmp_path, capsys):
     )
     assert code == 1
     assert "No registered model matches 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("command", "field"),
+    [
+        (["score-batch", "m", "in.csv", "--output", "out.csv", "--chunk-rows", "0"], "chunk_rows"),
+        (["score-batch", "m", "in.csv", "--output", "out.csv", "--chunk-rows", "-1"], "chunk_rows"),
+        (["retrain", "in.csv", "--target", "y", "--newest-share", "1.5"], "newest_share"),
+        (["retrain", "in.csv", "--target", "y", "--margin", "-0.1"], "margin"),
+    ],
+)
+def test_retrain_and_score_batch_options_are_refused_like_train_options(
+    command, field, tmp_path, monkeypatch, capsys
+):
+    """One validation path and one message shape: the option models, before anything
+    starts (no model, data or server is needed to refuse them)."""
+    monkeypatch.chdir(tmp_path)
+    code = main(command)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith(f"error: invalid configuration: {field}:"), err

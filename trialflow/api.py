@@ -33,12 +33,7 @@ def train(
     from trialflow.runtime import cluster
 
     frame = data if isinstance(data, pd.DataFrame) else None
-    if config is None:
-        if target is None:
-            raise TypeError("train() needs target=... (or a config=TrainConfig(...)).")
-        config = TrainConfig(data=None if frame is not None else data, target=target, **options)
-    elif options or target is not None:
-        raise TypeError("Pass either config=... or keyword options, not both.")
+    config = _train_config(data, frame, target, config, options)
     if frame is None and config.data:
         _check_header(config.data, config.target)  # in milliseconds, before anything starts
     configure_environment()
@@ -46,10 +41,25 @@ def train(
         return _forecast(config, frame, started)
     if not config.dask_address:
         cluster.prestart_local_cluster(config.local_workers(), config.gpu_workers)
+    return _automl(config, frame, started)
+
+
+def _train_config(data, frame, target, config, options) -> TrainConfig:
+    if config is None:
+        if target is None:
+            raise TypeError("train() needs target=... (or a config=TrainConfig(...)).")
+        return TrainConfig(data=None if frame is not None else data, target=target, **options)
+    if options or target is not None:
+        raise TypeError("Pass either config=... or keyword options, not both.")
+    return config
+
+
+def _automl(config: TrainConfig, frame: pd.DataFrame | None, started: float):
+    """The `automl` flow, with its first steps and search started ahead of Prefect's API."""
     # Imported once the cluster is starting: its worker processes start on the other core
     # while these imports (scikit-learn's among them) run here.
     from trialflow.data import frames
-    from trialflow.runtime import head_start
+    from trialflow.runtime import cluster, head_start
 
     # Held here, passed by key: Prefect's API stores flow parameters and refuses big ones.
     frame_key = frames.hold(frame) if frame is not None else ""

@@ -129,40 +129,17 @@ def search(
     from trialflow.runtime.cluster import dask_cluster
     from trialflow.runtime.home import run_directory
     from trialflow.search.loop import prepare_search, search_trials
-    from trialflow.search.results import best_trial
-    from trialflow.search.trial_store import TrialStore
 
     progress.emit("stage", name="search")
-
-    def report(result: TrialResult, history: Sequence[TrialResult]) -> None:
-        best = best_trial(history, metric)
-        progress.emit(
-            "trial",
-            done=len(history),
-            metric=metric,
-            best=best.score if best else None,
-            learner=result.learner,
-            status=result.status,
-        )
-        on_trial(result, history)
-
     private = run_directory(run_id) / "trials"
     with claimed_search_directory(
         search_key(table, config, metric), run_id=run_id, private=private, fresh=config.fresh
     ) as directory:
         if on_directory is not None:
             on_directory(directory)
-        if not directory.shared:
-            notice("Another run is searching the same data and config; searching apart.")
-        if directory.finished:
-            trials = TrialStore(directory.path, data_fingerprint=table.fingerprint).load()
-            notice(f"Reusing the {len(trials)} trials this flow run's search finished.")
-            progress.emit("resumed", trials=len(trials), finished=True)
-            return trials
-        recorded = len(list(directory.path.glob("trial-*.json")))
-        if recorded:
-            notice(f"Resuming from {recorded} trials an earlier run recorded.")
-            progress.emit("resumed", trials=recorded, finished=False)
+        finished = _finished_trials(directory, table, notice)
+        if finished is not None:
+            return finished
         # Prepared before the cluster is asked for: a local one may still be starting.
         prepared = prepare_search(
             table,
@@ -181,11 +158,49 @@ def search(
                 prepared,
                 scheduler_address=address,
                 budget=Budget(deadline),
-                on_result=report,
+                on_result=_reporting(metric, on_trial),
                 on_submitted=on_submitted,
             )
         directory.mark_finished(run_id, len(trials))
         return trials
+
+
+def _reporting(metric: str, on_trial: OnTrial) -> OnTrial:
+    """``on_trial``, after each trial is also sent as a progress event (the progress bar)."""
+    from trialflow.search.results import best_trial
+
+    def report(result: TrialResult, history: Sequence[TrialResult]) -> None:
+        best = best_trial(history, metric)
+        progress.emit(
+            "trial",
+            done=len(history),
+            metric=metric,
+            best=best.score if best else None,
+            learner=result.learner,
+            status=result.status,
+        )
+        on_trial(result, history)
+
+    return report
+
+
+def _finished_trials(directory, table: TrainingTable, notice) -> list[TrialResult] | None:
+    """The trials of a search this flow run already finished in ``directory`` (a retry after
+    the search), or None to search, saying what is resumed from where."""
+    from trialflow.search.trial_store import TrialStore
+
+    if not directory.shared:
+        notice("Another run is searching the same data and config; searching apart.")
+    if directory.finished:
+        trials = TrialStore(directory.path, data_fingerprint=table.fingerprint).load()
+        notice(f"Reusing the {len(trials)} trials this flow run's search finished.")
+        progress.emit("resumed", trials=len(trials), finished=True)
+        return trials
+    recorded = len(list(directory.path.glob("trial-*.json")))
+    if recorded:
+        notice(f"Resuming from {recorded} trials an earlier run recorded.")
+        progress.emit("resumed", trials=recorded, finished=False)
+    return None
 
 
 def run_budget(config: TrainConfig, deadline: float | None) -> Budget:

@@ -88,9 +88,17 @@ def run_retrain(args: argparse.Namespace) -> int:
 
 def run_score_batch(args: argparse.Namespace) -> int:
     from trialflow.api import score_file
+    from trialflow.options import CHUNK_ROWS, ScoreBatchOptions
     from trialflow.runtime import prefect_api
     from trialflow.serving.scoring import check_output_path
 
+    # Before anything starts: a bad option or output path fails in milliseconds.
+    options = ScoreBatchOptions(
+        chunk_rows=CHUNK_ROWS if args.chunk_rows is None else args.chunk_rows,
+        strict=args.strict,
+        impute_missing=args.impute_missing,
+        quarantine_out_of_range=args.quarantine_out_of_range,
+    )
     check_output_path(args.output)
     # Prefect's API starts first (seconds, mostly in a process of its own); importing
     # Prefect to quiet its console and what loading and checking the model need
@@ -107,10 +115,7 @@ def run_score_batch(args: argparse.Namespace) -> int:
         args.data,
         args.output,
         tracking_uri=args.mlflow_uri,
-        chunk_rows=args.chunk_rows,
-        strict=args.strict,
-        impute_missing=args.impute_missing,
-        quarantine_out_of_range=args.quarantine_out_of_range,
+        **options.model_dump(),
     )
     print(
         f"{counts['model_version']}: scored {counts['scored']:,} of {counts['rows']:,} rows in "

@@ -150,16 +150,7 @@ def fit_forecaster(
     more for few series). ``learners`` replaces the default learners."""
     started = clock.perf_counter()
     _check_options(horizon, time_budget)
-    known = tuple(known_covariates)
-    country = ""
-    if holidays and holidays in frame.columns:
-        known = (*known, holidays) if holidays not in known else known
-    elif holidays:
-        check_country(holidays)
-        country = holidays.upper()
-    absent = [c for c in known if c not in frame.columns]
-    if absent:
-        raise DataError(f"The known covariates {absent} are not columns of the table.")
+    known, country = _known_and_country(frame, tuple(known_covariates), holidays)
     panel = prepare_panel(
         frame,
         target=target,
@@ -194,18 +185,7 @@ def fit_forecaster(
             f"No forecasting learner finished its backtests in {time_budget:g} s: "
             + " ".join(backtest.notes)
         )
-    predictions = backtest.predictions
-    weights = greedy_weights(predictions, backtest.learners)
-    predictions[ENSEMBLE] = combine(predictions, weights)
-    intervals = calibrate(predictions, ENSEMBLE, horizon)
-    predictions["p10"], predictions["p90"] = bounds(
-        predictions[ENSEMBLE].to_numpy(), predictions["step"].to_numpy(),
-        predictions["scale"].to_numpy(), intervals,
-    )  # fmt: skip
-    scores = score_models(predictions, [*backtest.learners, ENSEMBLE])
-    scores["seconds"] = scores["model"].map(backtest.seconds)
-    scores["weight"] = scores["model"].map(weights).fillna(0.0)
-    scores.loc[scores["model"] == ENSEMBLE, "weight"] = np.nan
+    predictions, weights, intervals, scores = _ensemble(backtest, horizon)
     notes.append(
         f"{n_windows} backtest windows of {horizon} steps; 80 % intervals covered "
         f"{coverage(predictions['y'], predictions['p10'], predictions['p90']):.0%} of them."
@@ -231,6 +211,41 @@ def fit_forecaster(
         notes=notes,
         fit_seconds=clock.perf_counter() - started,
     )
+
+
+def _known_and_country(
+    frame: pd.DataFrame, known: tuple[str, ...], holidays: str | None
+) -> tuple[tuple[str, ...], str]:
+    """(the known covariates, the holiday country code or ""): ``holidays`` names either a
+    column of holiday flags (then one more known covariate) or a country."""
+    country = ""
+    if holidays and holidays in frame.columns:
+        known = (*known, holidays) if holidays not in known else known
+    elif holidays:
+        check_country(holidays)
+        country = holidays.upper()
+    absent = [c for c in known if c not in frame.columns]
+    if absent:
+        raise DataError(f"The known covariates {absent} are not columns of the table.")
+    return known, country
+
+
+def _ensemble(backtest, horizon: int):
+    """(backtest predictions with the ensemble's and its interval bounds, ensemble weights,
+    calibrated intervals, per-model scores) from the learners' backtests."""
+    predictions = backtest.predictions
+    weights = greedy_weights(predictions, backtest.learners)
+    predictions[ENSEMBLE] = combine(predictions, weights)
+    intervals = calibrate(predictions, ENSEMBLE, horizon)
+    predictions["p10"], predictions["p90"] = bounds(
+        predictions[ENSEMBLE].to_numpy(), predictions["step"].to_numpy(),
+        predictions["scale"].to_numpy(), intervals,
+    )  # fmt: skip
+    scores = score_models(predictions, [*backtest.learners, ENSEMBLE])
+    scores["seconds"] = scores["model"].map(backtest.seconds)
+    scores["weight"] = scores["model"].map(weights).fillna(0.0)
+    scores.loc[scores["model"] == ENSEMBLE, "weight"] = np.nan
+    return predictions, weights, intervals, scores
 
 
 def _check_options(horizon: int, time_budget: float) -> None:
