@@ -12,7 +12,7 @@ from trialflow.runtime.budget import Budget
 from trialflow.runtime.cluster import local_gpu_workers, start_local_cluster
 from trialflow.search.folds import make_folds
 from trialflow.search.loop import StopRules, run_search
-from trialflow.search.strategies import RandomSearch, StrategySettings
+from trialflow.search.strategies import RandomSearch
 from trialflow.search.trial import TrialData
 
 from .conftest import make_frame
@@ -50,7 +50,7 @@ def test_gpu_trials_run_only_on_the_gpu_worker(client):
         token="routing-run",
     )
     portfolio = [LEARNERS["mlp"], LEARNERS["logistic_regression"]]
-    strategy = RandomSearch(portfolio, StrategySettings(seed=0, greater_is_better=True))
+    strategy = RandomSearch(portfolio, seed=0, greater_is_better=True)
     history = run_search(
         client, data, strategy, budget=Budget.starting_now(120), rules=StopRules(max_trials=10)
     )

@@ -20,7 +20,7 @@ from trialflow.metalearn import knowledge as store
 from trialflow.metalearn.portfolio import PORTFOLIO_VERSION, portfolio
 from trialflow.metalearn.profile import FEATURES, profile_table
 from trialflow.metalearn.recommender import Knowledge, Recommender, supported
-from trialflow.search.strategies import StrategySettings, make_strategy
+from trialflow.search.strategies import make_strategy
 from trialflow.search.trial import TrialResult
 
 
@@ -132,10 +132,13 @@ def test_each_result_updates_the_posterior():
 def test_the_recommend_strategy_orders_defaults_and_draws_from_the_portfolio(isolated):
     from trialflow.learners import portfolio_for
 
-    settings = StrategySettings(
-        seed=0, greater_is_better=True, task="binary", profile=_profile(0.9)
+    strategy = make_strategy(
+        "recommend",
+        portfolio_for("binary"),
+        seed=0,
+        available={"task": "binary", "profile": _profile(0.9)},
+        refine=False,
     )
-    strategy = make_strategy("recommend", portfolio_for("binary"), settings, refine=False)
     history: list[TrialResult] = []
     for trial_id in range(30):
         proposal = strategy.propose(trial_id, history, seconds_left=1e6)
@@ -222,10 +225,13 @@ def test_without_a_knowledge_base_recommend_is_asha(tmp_path, monkeypatch):
 
     monkeypatch.setenv("TRIALFLOW_HOME", str(tmp_path))
     monkeypatch.setattr(store, "SHIPPED", tmp_path / "none.json.gz")
-    settings = StrategySettings(
-        seed=0, greater_is_better=True, task="binary", profile=_profile(0.5)
+    strategy = make_strategy(
+        "recommend",
+        portfolio_for("binary"),
+        seed=0,
+        available={"task": "binary", "profile": _profile(0.5)},
+        refine=False,
     )
-    strategy = make_strategy("recommend", portfolio_for("binary"), settings, refine=False)
     proposal = strategy.propose(0, [], seconds_left=100)
     assert proposal.learner == "lightgbm" and strategy.model is None
 

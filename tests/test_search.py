@@ -12,7 +12,7 @@ from trialflow.runtime.budget import Budget
 from trialflow.search.folds import make_folds
 from trialflow.search.loop import StopRules, run_search
 from trialflow.search.results import best_trial, leaderboard
-from trialflow.search.strategies import RandomSearch, StrategySettings
+from trialflow.search.strategies import RandomSearch
 from trialflow.search.trial import TrialData, TrialResult, TrialSpec, run_trial
 
 from .conftest import make_frame
@@ -48,7 +48,7 @@ def trial_data(task="binary", metric="roc_auc", n=120) -> TrialData:
 
 def test_strategy_proposes_defaults_first_then_seeded_random():
     portfolio = portfolio_for("binary")
-    first = RandomSearch(portfolio, StrategySettings(seed=1, greater_is_better=True))
+    first = RandomSearch(portfolio, seed=1, greater_is_better=True)
     openers = [(s.name, s.library_defaults) for s in portfolio if s.library_defaults] + [
         (s.name, s.defaults) for s in portfolio
     ]
@@ -58,7 +58,7 @@ def test_strategy_proposes_defaults_first_then_seeded_random():
         TrialResult(i, p.learner, p.params, 1, "ok", score=0.5 + i / 100, wall_seconds=0.1)
         for i, p in enumerate(proposals)
     ]
-    again = RandomSearch(portfolio, StrategySettings(seed=1, greater_is_better=True))
+    again = RandomSearch(portfolio, seed=1, greater_is_better=True)
     for i in range(len(openers)):
         again.propose(i, [], seconds_left=100)
     a = [first.propose(10 + i, history, seconds_left=100) for i in range(5)]
@@ -68,7 +68,7 @@ def test_strategy_proposes_defaults_first_then_seeded_random():
 
 def test_strategy_skips_configurations_that_do_not_fit_the_time_left():
     spec = LEARNERS["lightgbm"]
-    strategy = RandomSearch([spec], StrategySettings(seed=0, greater_is_better=True))
+    strategy = RandomSearch([spec], seed=0, greater_is_better=True)
     strategy.propose(0, [], seconds_left=100)
     slow = [
         TrialResult(0, "lightgbm", {"n_estimators": 100}, 0, "ok", score=0.8, wall_seconds=50.0)
@@ -98,9 +98,7 @@ def test_a_broken_configuration_is_a_failed_trial():
 
 def test_search_respects_max_trials_and_ranks(client):
     data = trial_data()
-    strategy = RandomSearch(
-        portfolio_for("binary"), StrategySettings(seed=0, greater_is_better=True)
-    )
+    strategy = RandomSearch(portfolio_for("binary"), seed=0, greater_is_better=True)
     seen = []
     history = run_search(
         client,
@@ -120,9 +118,7 @@ def test_search_respects_max_trials_and_ranks(client):
 
 def test_search_stops_at_the_budget_but_keeps_the_first_trial(client):
     data = trial_data()
-    strategy = RandomSearch(
-        portfolio_for("binary"), StrategySettings(seed=0, greater_is_better=True)
-    )
+    strategy = RandomSearch(portfolio_for("binary"), seed=0, greater_is_better=True)
     started = time.time()
     history = run_search(client, data, strategy, budget=Budget.starting_now(0.5))
     assert time.time() - started < 15
@@ -137,7 +133,8 @@ def test_failing_learner_does_not_stop_the_search(client, monkeypatch):
     monkeypatch.setitem(LEARNERS, "broken", broken)
     strategy = RandomSearch(
         [broken, LEARNERS["linear" if "linear" in LEARNERS else "logistic_regression"]],
-        StrategySettings(seed=0, greater_is_better=True),
+        seed=0,
+        greater_is_better=True,
     )
     history = run_search(
         client,
@@ -155,9 +152,7 @@ def test_a_cancelled_search_ends_at_once_and_says_why():
     import threading
 
     data = trial_data()
-    strategy = RandomSearch(
-        portfolio_for("binary"), StrategySettings(seed=0, greater_is_better=True)
-    )
+    strategy = RandomSearch(portfolio_for("binary"), seed=0, greater_is_better=True)
     cancel = threading.Event()
 
     def cancel_after_two(result, history):

@@ -17,7 +17,7 @@ from trialflow.runtime.budget import Budget
 from trialflow.search import loop as search_module
 from trialflow.search.loop import StopRules, run_search
 from trialflow.search.results import best_trial
-from trialflow.search.strategies import RandomSearch, StrategySettings
+from trialflow.search.strategies import RandomSearch
 from trialflow.search.trial import TrialSpec, run_trial
 from trialflow.search.trial_store import TrialStore
 from trialflow.search.workers import threads_by_host
@@ -51,9 +51,7 @@ def plugin_data(*names):
 
 
 def strategy(*learners, seed=0):
-    return RandomSearch(
-        [LEARNERS[name] for name in learners], StrategySettings(seed=seed, greater_is_better=True)
-    )
+    return RandomSearch([LEARNERS[name] for name in learners], seed=seed, greater_is_better=True)
 
 
 def test_lightgbm_stops_itself_at_its_time_limit():

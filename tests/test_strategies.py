@@ -14,7 +14,6 @@ from trialflow.search.strategies import (
     GridSearch,
     LocalRefinement,
     RandomSearch,
-    StrategySettings,
     make_strategy,
 )
 from trialflow.search.strategies.base import MAX_FAILURES
@@ -52,8 +51,8 @@ def drive(strategy, n: int, *, seconds_left: float = 1e6, fail: str = ""):
     return proposals, history
 
 
-def settings(**overrides) -> StrategySettings:
-    return StrategySettings(**{"seed": 3, "greater_is_better": True, **overrides})
+def settings(**overrides) -> dict:
+    return {"seed": 3, "greater_is_better": True, **overrides}
 
 
 STRATEGY_VARIANTS = [(name, refine) for name in sorted(STRATEGIES) for refine in (False, True)]
@@ -69,7 +68,9 @@ class TestConformance:
             (s.name, s.defaults) for s in portfolio
         ]
         # Even when max_trials leaves room for the openers only.
-        strategy = make_strategy(name, portfolio, settings(max_trials=len(openers)), refine=refine)
+        strategy = make_strategy(
+            name, portfolio, refine=refine, **settings(max_trials=len(openers))
+        )
         proposals, _ = drive(strategy, len(openers))
         assert [(p.learner, p.params) for p in proposals] == openers
         assert all(p.rows == 1.0 for p in proposals)
@@ -77,7 +78,7 @@ class TestConformance:
 
     def test_proposals_are_valid_configurations(self, name, refine):
         portfolio = portfolio_for("regression")
-        proposals, _ = drive(make_strategy(name, portfolio, settings(), refine=refine), 60)
+        proposals, _ = drive(make_strategy(name, portfolio, refine=refine, **settings()), 60)
         assert len(proposals) == 60
         for trial_id, proposal in enumerate(proposals):
             spec = LEARNERS[proposal.learner]
@@ -94,22 +95,22 @@ class TestConformance:
 
     def test_the_seed_fixes_the_sequence(self, name, refine):
         portfolio = portfolio_for("binary")
-        first, _ = drive(make_strategy(name, portfolio, settings(), refine=refine), 30)
-        again, _ = drive(make_strategy(name, portfolio, settings(), refine=refine), 30)
-        other, _ = drive(make_strategy(name, portfolio, settings(seed=4), refine=refine), 30)
+        first, _ = drive(make_strategy(name, portfolio, refine=refine, **settings()), 30)
+        again, _ = drive(make_strategy(name, portfolio, refine=refine, **settings()), 30)
+        other, _ = drive(make_strategy(name, portfolio, refine=refine, **settings(seed=4)), 30)
         assert first == again
         assert first != other
 
     def test_no_configuration_is_proposed_twice(self, name, refine):
         proposals, _ = drive(
-            make_strategy(name, portfolio_for("binary"), settings(), refine=refine), 80
+            make_strategy(name, portfolio_for("binary"), refine=refine, **settings()), 80
         )
         keys = [(p.learner, repr(sorted(p.params.items())), p.rows) for p in proposals]
         assert len(keys) == len(set(keys))
 
     def test_nothing_is_proposed_that_cannot_finish_in_time(self, name, refine):
         spec = LEARNERS["lightgbm"]
-        strategy = make_strategy(name, [spec], settings(), refine=refine)
+        strategy = make_strategy(name, [spec], refine=refine, **settings())
         strategy.propose(0, [], seconds_left=100)
         slow = [
             TrialResult(0, "lightgbm", dict(spec.defaults), 0, "ok", score=0.8, wall_seconds=500)
@@ -118,7 +119,7 @@ class TestConformance:
 
     def test_a_learner_that_keeps_failing_is_dropped(self, name, refine):
         portfolio = [LEARNERS["lightgbm"], LEARNERS["logistic_regression"]]
-        strategy = make_strategy(name, portfolio, settings(), refine=refine)
+        strategy = make_strategy(name, portfolio, refine=refine, **settings())
         proposals, _ = drive(strategy, 40, fail="logistic_regression")
         tried = [p.learner for p in proposals].count("logistic_regression")
         assert 1 <= tried <= MAX_FAILURES
@@ -126,7 +127,7 @@ class TestConformance:
 
 def test_asha_starts_low_and_promotes_the_best_third():
     spec = LEARNERS["lightgbm"]
-    strategy = ASHA([spec], settings(reduction_factor=3, min_resource=1 / 9))
+    strategy = ASHA([spec], **settings(reduction_factor=3, min_resource=1 / 9))
     assert strategy.resources == pytest.approx([1 / 9, 1 / 3, 1.0])
     proposals, history = drive(strategy, 40)
     library, default, *searched = proposals
@@ -151,7 +152,7 @@ def test_asha_starts_low_and_promotes_the_best_third():
 
 
 def test_asha_scales_rows_for_learners_without_a_resource():
-    strategy = ASHA([LEARNERS["logistic_regression"]], settings(min_resource=0.25))
+    strategy = ASHA([LEARNERS["logistic_regression"]], **settings(min_resource=0.25))
     proposals, _ = drive(strategy, 6)
     assert proposals[0].rows == 1.0  # the default runs on everything
     # min_resource 0.25 with reduction factor 3 rounds to rungs of 1/3 and all the rows.
@@ -159,7 +160,7 @@ def test_asha_scales_rows_for_learners_without_a_resource():
 
 
 def test_asha_brackets_start_new_configurations_on_different_rungs():
-    strategy = ASHA([LEARNERS["lightgbm"]], settings(brackets=3))
+    strategy = ASHA([LEARNERS["lightgbm"]], **settings(brackets=3))
     drive(strategy, 30)
     starts = [bracket for _, _, bracket in strategy.configs.values()]
     assert set(starts) == {0, 1, 2}
@@ -175,7 +176,7 @@ def test_grid_values_cover_each_dimension():
 def test_grid_walks_every_point_once_then_stops():
     space = {"a": Float(0.0, 1.0), "b": Choice(("x", "y"))}
     spec = LearnerSpec("tiny", ("binary",), lambda *a: None, space, {"a": 0.5, "b": "x"})
-    proposals, _ = drive(GridSearch([spec], settings(grid_points=3)), 100)
+    proposals, _ = drive(GridSearch([spec], **settings(grid_points=3)), 100)
     # The default (0.5, "x") is a grid point too, so 6 points in all.
     assert len(proposals) == 6
     assert {(p.params["a"], p.params["b"]) for p in proposals} == {
@@ -185,8 +186,8 @@ def test_grid_walks_every_point_once_then_stops():
 
 def test_refinement_perturbs_the_best_configurations_late_in_the_search():
     portfolio = portfolio_for("binary")
-    base = RandomSearch(portfolio, settings(max_trials=50))
-    strategy = LocalRefinement(base, portfolio, settings(max_trials=50))
+    base = RandomSearch(portfolio, **settings())
+    strategy = LocalRefinement(base, portfolio, **settings(max_trials=50))
     proposals, history = drive(strategy, 50)
     early = [p.origin for p in proposals[:30]]
     late = [p.origin for p in proposals[30:]]
@@ -200,7 +201,7 @@ def test_a_strong_default_too_slow_for_the_time_left_starts_on_a_lower_rung():
     """Mid-size tables: a slow learner's full default must not take most of a short budget;
     it starts where it fits and is promoted like any configuration."""
     portfolio = [LEARNERS["lightgbm"], LEARNERS["random_forest"]]
-    strategy = ASHA(portfolio, settings(reduction_factor=3, min_resource=1 / 9))
+    strategy = ASHA(portfolio, **settings(reduction_factor=3, min_resource=1 / 9))
     library = strategy.propose(0, [], seconds_left=60)
     # LightGBM's library default (100 rounds) took 6 s: a round costs 0.06 s, a forest's
     # tree about 5.8 times that, so 200 trees would take ~70 s of the 60 left.
@@ -213,14 +214,14 @@ def test_a_strong_default_too_slow_for_the_time_left_starts_on_a_lower_rung():
     assert forest.params["n_estimators"] == round(200 / 9)
     assert strategy.configs[2] == ("random_forest", LEARNERS["random_forest"].defaults, 0)
     # With time to spare, defaults run on the full resource as before.
-    roomy = ASHA(portfolio, settings(reduction_factor=3, min_resource=1 / 9))
+    roomy = ASHA(portfolio, **settings(reduction_factor=3, min_resource=1 / 9))
     roomy.propose(0, [], seconds_left=600)
     assert roomy.propose(1, history, seconds_left=600).rung == 2
 
 
 def test_on_large_tables_every_learner_s_resource_is_rows():
     spec = LEARNERS["lightgbm"]
-    strategy = ASHA([spec], settings(reduction_factor=3, min_resource=1 / 9, rows=250_000))
+    strategy = ASHA([spec], **settings(reduction_factor=3, min_resource=1 / 9, rows=250_000))
     proposals, _ = drive(strategy, 12)
     low = [p for p in proposals if p.rung == 0]
     assert low and all(p.rows == pytest.approx(1 / 9) for p in low)

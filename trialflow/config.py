@@ -333,17 +333,10 @@ class TrainConfig(BaseModel):
             )
         return self
 
-    def strategy_settings(self, metric: str):
-        from trialflow.search.strategies import StrategySettings
-
-        return StrategySettings(
-            seed=self.seed,
-            greater_is_better=METRICS[metric].greater_is_better,
-            max_trials=self.max_trials,
-            reduction_factor=self.reduction_factor,
-            min_resource=self.min_resource,
-            brackets=self.brackets,
-            grid_points=self.grid_points,
+    def strategy_options(self) -> dict:
+        """The fields strategies may be built from; each takes those it declares."""
+        return self.model_dump(
+            include={"reduction_factor", "min_resource", "brackets", "grid_points"}
         )
 
     def local_workers(self) -> int | None:

@@ -382,12 +382,18 @@ def prepare_search(
         portfolio = [with_target_transform(spec) for spec in portfolio]
     if needs_class_weights(table.y, table.task, metric):
         portfolio = [with_class_weights(spec) for spec in portfolio]
-    settings = replace(
-        config.strategy_settings(metric), task=table.task, profile=profile, rows=len(table.y)
-    )
     # The recommender factorises its knowledge base here: ~0.5 s that overlaps with the
     # cluster's start when this runs before it is ready.
-    strategy = make_strategy(config.strategy, portfolio, settings, refine=config.refine)
+    strategy = make_strategy(
+        config.strategy,
+        portfolio,
+        seed=config.seed,
+        greater_is_better=METRICS[metric].greater_is_better,
+        rows=len(table.y),
+        refine=config.refine,
+        max_trials=config.max_trials,
+        available={**config.strategy_options(), "task": table.task, "profile": profile},
+    )
     rules = StopRules(
         max_trials=config.max_trials,
         target_score=config.target_score,

@@ -17,7 +17,6 @@ from trialflow.learners.space import sample_config
 from trialflow.search.strategies.base import (
     Opener,
     Proposer,
-    StrategySettings,
     config_key,
     expected_seconds,
     fits_in,
@@ -44,22 +43,33 @@ class ASHA(Proposer):
 
     name = "asha"
 
-    def __init__(self, portfolio: Sequence[LearnerSpec], settings: StrategySettings):
-        super().__init__(portfolio, settings)
-        if settings.reduction_factor < 2:
+    takes = ("reduction_factor", "min_resource", "brackets")
+
+    def __init__(
+        self,
+        portfolio: Sequence[LearnerSpec],
+        *,
+        reduction_factor: int = 3,
+        min_resource: float = 1 / 9,
+        brackets: int = 1,
+        **common,
+    ):
+        """Successive halving keeps the best 1/``reduction_factor`` of each rung; the lowest
+        rung gets ``min_resource`` of the full resource; ``brackets`` > 1 runs Hyperband's."""
+        super().__init__(portfolio, **common)
+        if reduction_factor < 2:
             raise ValueError(
-                "The 'reduction_factor' parameter must be at least 2; "
-                f"got {settings.reduction_factor}."
+                f"The 'reduction_factor' parameter must be at least 2; got {reduction_factor}."
             )
-        if not 0 < settings.min_resource <= 1:
+        if not 0 < min_resource <= 1:
             raise ValueError(
-                f"The 'min_resource' parameter must lie in (0, 1]; got {settings.min_resource}."
+                f"The 'min_resource' parameter must lie in (0, 1]; got {min_resource}."
             )
-        eta = settings.reduction_factor
-        self.top = max(0, round(math.log(1 / settings.min_resource, eta)))
+        eta = self.reduction_factor = reduction_factor
+        self.top = max(0, round(math.log(1 / min_resource, eta)))
         # resources[k]: fraction of the full resource on rung k; the top rung is the full one.
         self.resources = [float(eta) ** (k - self.top) for k in range(self.top + 1)]
-        self.n_brackets = max(1, min(settings.brackets, self.top + 1))
+        self.n_brackets = max(1, min(brackets, self.top + 1))
         self.learners = {spec.name: spec for spec in portfolio}
         # config_id -> (learner, full-resource params, bracket)
         self.configs: dict[int, tuple[str, dict, int]] = {}
@@ -82,7 +92,7 @@ class ASHA(Proposer):
         the resource is rows for every learner: a few thousand rows rank configurations
         about as well as all of them, at a fraction of the cost."""
         fraction = self.resources[rung]
-        if self.settings.rows >= ROWS_AS_RESOURCE and fraction < 1.0:
+        if self.rows >= ROWS_AS_RESOURCE and fraction < 1.0:
             return dict(params), fraction
         return learner.at_resource(params, fraction)
 
@@ -122,7 +132,7 @@ class ASHA(Proposer):
     def _promotion(
         self, trial_id: int, history: Sequence[TrialResult], seconds_left: float
     ) -> TrialSpec | None:
-        eta = self.settings.reduction_factor
+        eta = self.reduction_factor
         for rung in reversed(range(self.top)):
             for bracket in range(self.n_brackets):
                 results = [

@@ -1,5 +1,6 @@
-"""What every search strategy shares: the interface the search loop calls, the settings it
-is built from, and the bookkeeping strategies have in common.
+"""What every search strategy shares: the interface the search loop (and a strategy wrapping
+another) calls, and the bookkeeping the built-in strategies have in common. Each strategy
+is built with its own keyword arguments, as Optuna's samplers are.
 
 A strategy sees the finished trials and the seconds left, and answers with a proposal or
 ``None`` (nothing worth starting now). The search loop owns timing and distribution, so a
@@ -26,32 +27,18 @@ MAX_FAILURES = 2
 
 
 class SearchStrategy(Protocol):
+    """Everything the search loop, and a strategy that wraps another, reads of a strategy."""
+
     name: str
+
+    @property
+    def defaults_pending(self) -> bool:
+        """Whether some opening trial (a learner's default) has not been proposed yet."""
+        ...
 
     def propose(
         self, trial_id: int, history: Sequence[TrialResult], *, seconds_left: float
     ) -> TrialSpec | None: ...
-
-
-@dataclass(frozen=True)
-class StrategySettings:
-    """A strategy's settings, taken from the run's config."""
-
-    seed: int
-    greater_is_better: bool
-    max_trials: int | None = None
-    # Successive halving: keep the best 1/reduction_factor of each rung; the lowest rung
-    # gets min_resource of the full resource; brackets > 1 runs Hyperband's brackets.
-    reduction_factor: int = 3
-    min_resource: float = 1 / 9
-    brackets: int = 1
-    # Grid: values per numeric hyperparameter.
-    grid_points: int = 3
-    # Training rows (the search's cost estimates and resources scale with them).
-    rows: int = 0
-    # The recommender: the task and the data profile (trialflow.metalearn.profile).
-    task: str = ""
-    profile: dict | None = None
 
 
 def config_key(learner: str, params: dict[str, Any]) -> str:
@@ -84,12 +71,24 @@ class Proposer:
 
     name = "base"
 
-    def __init__(self, portfolio: Sequence[LearnerSpec], settings: StrategySettings):
+    # The config fields (and run facts) a strategy is built from, besides the common ones
+    # below; `trialflow.search.strategies.make_strategy` passes these and no others.
+    takes: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        portfolio: Sequence[LearnerSpec],
+        *,
+        seed: int = 0,
+        greater_is_better: bool = True,
+        rows: int = 0,
+    ):
+        """``rows``: the training rows (cost estimates and resources scale with them)."""
         if not portfolio:
             raise ValueError("The 'portfolio' parameter must hold at least one learner; got none.")
         self.portfolio = list(portfolio)
-        self.settings = settings
-        self.rng = np.random.default_rng(settings.seed)
+        self.seed, self.greater_is_better, self.rows = seed, greater_is_better, rows
+        self.rng = np.random.default_rng(seed)
         self.proposed: set[str] = set()
         self._history_keys: set[str] = set()
         self._history_seen = 0
@@ -102,7 +101,7 @@ class Proposer:
     def spec(self, trial_id: int, learner: str, params: dict, **fields) -> TrialSpec:
         self.proposed.add(config_key(learner, params))
         fields.setdefault("origin", self.name)
-        return TrialSpec(trial_id, learner, params, self.settings.seed, **fields)
+        return TrialSpec(trial_id, learner, params, self.seed, **fields)
 
     @property
     def defaults_pending(self) -> bool:
@@ -151,7 +150,7 @@ class Proposer:
 
     def ranked_learners(self, history: Sequence[TrialResult]) -> list[LearnerSpec]:
         """Usable learners, best score first; a learner that only fails drops out."""
-        sign = -1.0 if self.settings.greater_is_better else 1.0
+        sign = -1.0 if self.greater_is_better else 1.0
         best: dict[str, float] = {}
         failures: dict[str, int] = {}
         for r in history:
@@ -173,7 +172,7 @@ class Proposer:
         return candidates[self.rng.choice(len(candidates), p=weights / weights.sum())]
 
     def loss(self, result: TrialResult) -> float:
-        return -result.score if self.settings.greater_is_better else result.score
+        return -result.score if self.greater_is_better else result.score
 
 
 def fits_in(

@@ -10,7 +10,7 @@ import numpy as np
 
 from trialflow.learners import LearnerSpec
 from trialflow.learners.space import Choice, Dimension, Float, Int
-from trialflow.search.strategies.base import Proposer, StrategySettings, fits_in
+from trialflow.search.strategies.base import Proposer, fits_in
 from trialflow.search.trial import TrialResult, TrialSpec
 
 # Grid points looked at per learner and proposal (skipping those that do not fit in time).
@@ -79,11 +79,12 @@ class GridSearch(Proposer):
 
     name = "grid"
 
-    def __init__(self, portfolio: Sequence[LearnerSpec], settings: StrategySettings):
-        super().__init__(portfolio, settings)
-        self.grids = {
-            spec.name: _LearnerGrid(spec, settings.grid_points, self.rng) for spec in portfolio
-        }
+    takes = ("grid_points",)
+
+    def __init__(self, portfolio: Sequence[LearnerSpec], *, grid_points: int = 3, **common):
+        """``grid_points``: values per numeric hyperparameter."""
+        super().__init__(portfolio, **common)
+        self.grids = {spec.name: _LearnerGrid(spec, grid_points, self.rng) for spec in portfolio}
         self.turn = 0
 
     def propose(

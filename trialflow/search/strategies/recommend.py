@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from trialflow.learners import LearnerSpec
 from trialflow.metalearn.knowledge import RUN_EXTRAS
 from trialflow.search.strategies.asha import ASHA
-from trialflow.search.strategies.base import StrategySettings
 from trialflow.search.trial import TrialResult
 
 # New configurations taken from the recommender before ASHA samples its own.
@@ -27,11 +26,23 @@ RECOMMENDED = 10
 class Recommend(ASHA):
     name = "recommend"
 
-    def __init__(self, portfolio: Sequence[LearnerSpec], settings: StrategySettings):
+    takes = (*ASHA.takes, "task", "profile")
+
+    def __init__(
+        self,
+        portfolio: Sequence[LearnerSpec],
+        *,
+        task: str = "",
+        profile: dict | None = None,
+        **asha,
+    ):
+        """``task`` and ``profile`` (`trialflow.metalearn.profile`) are what the recommender
+        matches against its knowledge base; without a profile this is ASHA."""
         from trialflow.metalearn.knowledge import load_recommender, pipeline_key
 
-        super().__init__(portfolio, settings)
-        self.model = load_recommender() if settings.profile else None
+        super().__init__(portfolio, **asha)
+        self.task, self.profile = task, profile
+        self.model = load_recommender() if profile else None
         self._key = pipeline_key
         self.recommended: set[int] = set()
         if self.model is None:
@@ -40,14 +51,14 @@ class Recommend(ASHA):
         self.candidates = [
             j
             for j, learner in enumerate(known.learners)
-            if learner in self.learners and self.learners[learner].supports(settings.task)
+            if learner in self.learners and self.learners[learner].supports(task)
         ]
         self.keys = {pipeline_key(known.learners[j], known.params[j]): j for j in self.candidates}
         self._order_defaults()
 
     def _order_defaults(self) -> None:
         """The learners' defaults, most promising for this profile first."""
-        mean = self.model.posterior(self.settings.profile, self.settings.task, {}).mean
+        mean = self.model.posterior(self.profile, self.task, {}).mean
         inf = float("inf")
 
         def promise(spec: LearnerSpec) -> float:
@@ -76,9 +87,7 @@ class Recommend(ASHA):
             and known.learners[j] in usable
             and self._key(known.learners[j], known.params[j]) not in tried | defaults
         ]
-        ranking = self.model.rank(
-            self.settings.profile, self.settings.task, self.observed(history), left
-        )
+        ranking = self.model.rank(self.profile, self.task, self.observed(history), left)
         if not ranking:
             return None
         j = ranking[0]
@@ -91,7 +100,7 @@ class Recommend(ASHA):
     def observed(self, history: Sequence[TrialResult]) -> dict[int, float]:
         """Full-resource results of portfolio pipelines: pipeline index -> best score,
         higher is better."""
-        sign = 1.0 if self.settings.greater_is_better else -1.0
+        sign = 1.0 if self.greater_is_better else -1.0
         out: dict[int, float] = {}
         for r in history:
             if r.status != "ok" or r.score is None or r.rows < 1.0:

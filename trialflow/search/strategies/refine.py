@@ -19,7 +19,6 @@ from trialflow.learners.space import Choice, Dimension, Float, Int
 from trialflow.search.strategies.base import (
     Proposer,
     SearchStrategy,
-    StrategySettings,
     config_key,
     fits_in,
 )
@@ -64,9 +63,16 @@ class LocalRefinement(Proposer):
     name = "refine"
 
     def __init__(
-        self, base: SearchStrategy, portfolio: Sequence[LearnerSpec], settings: StrategySettings
+        self,
+        base: SearchStrategy,
+        portfolio: Sequence[LearnerSpec],
+        *,
+        max_trials: int | None = None,
+        **common,
     ):
-        super().__init__(portfolio, settings)
+        """``max_trials``: with a trial limit, refinement starts at START of it."""
+        super().__init__(portfolio, **common)
+        self.max_trials = max_trials
         self.base = base
         self.learners = {spec.name: spec for spec in portfolio}
         self.total_seconds: float | None = None
@@ -82,7 +88,7 @@ class LocalRefinement(Proposer):
         # left; a neighbour of a cheap configuration still may, and the other way round.
         # Every learner's default runs before any refinement (the floor no search may end
         # below), however small max_trials is.
-        defaults_first = getattr(self.base, "defaults_pending", False)
+        defaults_first = self.base.defaults_pending
         late = not defaults_first and self._late(trial_id, seconds_left)
         if late and self.rng.random() >= EXPLORE:
             return self._neighbour(trial_id, history, seconds_left) or base(
@@ -93,7 +99,7 @@ class LocalRefinement(Proposer):
         )
 
     def _late(self, trial_id: int, seconds_left: float) -> bool:
-        if self.settings.max_trials is not None and trial_id >= START * self.settings.max_trials:
+        if self.max_trials is not None and trial_id >= START * self.max_trials:
             return True
         total = self.total_seconds
         return total is not None and math.isfinite(total) and seconds_left <= (1 - START) * total
