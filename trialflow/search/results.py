@@ -21,45 +21,8 @@ def best_trial(history: Sequence[TrialResult], metric: str) -> TrialResult | Non
 def leaderboard(history: Sequence[TrialResult], metric: str) -> pd.DataFrame:
     """One row per trial, best first; trials without a score last, with their reason."""
     loss = METRICS[metric].loss
-    columns = [
-        "trial",
-        "learner",
-        metric,
-        "status",
-        "origin",
-        "rung",
-        "rows",
-        "fit_seconds",
-        "wall_seconds",
-        "worker",
-        "seed",
-        "config",
-        "data_fingerprint",
-        "error",
-        "finished_seconds",
-    ]
-    rows = [
-        {
-            "trial": r.trial_id,
-            "learner": r.learner,
-            metric: r.score,
-            "status": r.status,
-            "origin": r.origin,
-            "rung": r.rung,
-            "rows": r.rows,
-            "fit_seconds": round(r.fit_seconds, 3),
-            "wall_seconds": round(r.wall_seconds, 3),
-            "worker": r.worker,
-            "seed": r.seed,
-            "config": json.dumps(r.params, sort_keys=True, default=str),
-            "data_fingerprint": r.data_fingerprint,
-            "error": r.error,
-            # Seconds into the search when it finished: the best score against time.
-            "finished_seconds": r.finished_seconds,
-        }
-        for r in history
-    ]
-    frame = pd.DataFrame(rows, columns=columns)
+    rows = [_row(r, metric) for r in history]
+    frame = pd.DataFrame(rows, columns=["trial", "learner", metric, *COLUMNS_AFTER_SCORE])
     order = sorted(
         range(len(history)),
         key=lambda i: (
@@ -71,3 +34,41 @@ def leaderboard(history: Sequence[TrialResult], metric: str) -> pd.DataFrame:
     frame = frame.iloc[order].reset_index(drop=True)
     frame.insert(0, "rank", range(1, len(frame) + 1))
     return frame
+
+
+# The leaderboard's columns after trial, learner and the metric's score.
+COLUMNS_AFTER_SCORE = [
+    "status",
+    "origin",
+    "rung",
+    "rows",
+    "fit_seconds",
+    "wall_seconds",
+    "worker",
+    "seed",
+    "config",
+    "data_fingerprint",
+    "error",
+    "finished_seconds",
+]
+
+
+def _row(r: TrialResult, metric: str) -> dict:
+    return {
+        "trial": r.trial_id,
+        "learner": r.learner,
+        metric: r.score,
+        "status": r.status,
+        "origin": r.origin,
+        "rung": r.rung,
+        "rows": r.rows,
+        "fit_seconds": round(r.fit_seconds, 3),
+        "wall_seconds": round(r.wall_seconds, 3),
+        "worker": r.worker,
+        "seed": r.seed,
+        "config": json.dumps(r.params, sort_keys=True, default=str),
+        "data_fingerprint": r.data_fingerprint,
+        "error": r.error,
+        # Seconds into the search when it finished: the best score against time.
+        "finished_seconds": r.finished_seconds,
+    }

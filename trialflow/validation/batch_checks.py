@@ -94,12 +94,7 @@ def check_batch(
             "fail the model's checks (--strict), "
             f"e.g. row {first + 1}: {'; '.join(why)}. Nothing was scored or written."
         )
-    # As the rows came in (before numbers were parsed), as text where types are mixed.
-    quarantined = original.loc[bad].copy()
-    for column in quarantined.select_dtypes("object").columns:
-        quarantined[column] = quarantined[column].astype("string")
-    quarantined.insert(0, "reason", ["; ".join(reasons[i]) for i in bad])
-    quarantined.insert(0, "row", [i + 1 for i in bad])
+    quarantined = _quarantined(original, bad, reasons)
     scorable = frame.drop(index=bad)
     flags: dict[int, list[str]] = defaultdict(list)
     for found in ({} if out_of_range is reasons else out_of_range, unseen):
@@ -107,6 +102,17 @@ def check_batch(
             if i not in reasons:
                 flags[i] += texts
     return BatchCheck(scorable, quarantined.reset_index(drop=True), findings, dict(flags))
+
+
+def _quarantined(original: pd.DataFrame, bad: list[int], reasons: dict) -> pd.DataFrame:
+    """The rows that cannot be scored as they came in (before numbers were parsed), as text
+    where types are mixed, with their row numbers and reasons first."""
+    quarantined = original.loc[bad].copy()
+    for column in quarantined.select_dtypes("object").columns:
+        quarantined[column] = quarantined[column].astype("string")
+    quarantined.insert(0, "reason", ["; ".join(reasons[i]) for i in bad])
+    quarantined.insert(0, "row", [i + 1 for i in bad])
+    return quarantined
 
 
 def _repeated_columns(frame, columns, source, findings) -> pd.DataFrame:
