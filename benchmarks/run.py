@@ -58,6 +58,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ),
     )
     parser.add_argument(
+        "--no-fixed-costs",
+        dest="fixed_costs",
+        action="store_false",
+        help="skip the fixed-cost and throughput sections (measured once per run of the suite; "
+        "a second run, say of a few tables at another budget, need not repeat them)",
+    )
+    parser.add_argument(
         "--merge",
         type=Path,
         nargs="+",
@@ -185,7 +192,7 @@ def main(argv: list[str] | None = None) -> None:
         )
     write_reports(frame, head, budget, out)
     # The fixed costs are trialflow's: a run of the peers alone does not measure them.
-    if not args.fast and "trialflow" in systems:
+    if not args.fast and args.fixed_costs and "trialflow" in systems:
         started = time.perf_counter()
         overhead_rows = overhead.measure_table(
             load_suite()["credit_data"],
