@@ -196,7 +196,7 @@ def assert_server_variables(env: dict) -> None:
     assert env["TRIALFLOW_MLFLOW_URI"] == MLFLOW
     # The names trialflow reads: TrainConfig.dask_address and registry.tracking_uri.
     assert "DASK_SCHEDULER_ADDRESS" in (ROOT / "trialflow" / "config.py").read_text()
-    assert "TRIALFLOW_MLFLOW_URI" in (ROOT / "trialflow" / "registry.py").read_text()
+    assert "TRIALFLOW_MLFLOW_URI" in (ROOT / "trialflow" / "registry" / "store.py").read_text()
 
 
 def deployment_pool() -> str:
