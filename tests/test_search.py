@@ -183,7 +183,8 @@ def test_a_cancelled_search_ends_at_once_and_says_why():
 
 def test_the_search_reserves_the_refits_of_the_best_few_trials_at_full_rows():
     from trialflow.search.loop import (
-        RESERVED_REFITS,
+        MIN_RESERVED_REFITS,
+        POOL_REFITS,
         estimate_refit_seconds,
         reserved_refit_seconds,
     )
@@ -203,11 +204,14 @@ def test_the_search_reserves_the_refits_of_the_best_few_trials_at_full_rows():
             oof=np.zeros(10),
         )
 
-    history = [trial(i, 0.70 + i / 100, wall=10.0) for i in range(8)]
-    # The ensemble step draws only members whose refits fit the time then left: the search
-    # keeps time for the best few, not for all 8 an ensemble may consider.
-    assert reserved_refit_seconds(history, "roc_auc") == pytest.approx(
-        RESERVED_REFITS * estimate_refit_seconds(history[0])
+    history = [trial(i, 0.70 + i / 100, wall=10.0) for i in range(10)]
+    one = estimate_refit_seconds(history[0])
+    # The ensemble's pool (its best 8), so the ensemble step can draw on them...
+    assert reserved_refit_seconds(history, "roc_auc") == pytest.approx(POOL_REFITS * one)
+    # ... within a cap (a share of the search's time), but never less than the best few.
+    assert reserved_refit_seconds(history, "roc_auc", cap=5 * one) == pytest.approx(5 * one)
+    assert reserved_refit_seconds(history, "roc_auc", cap=one) == pytest.approx(
+        MIN_RESERVED_REFITS * one
     )
     # From the fit seconds, which leave out a worker's first featurization of its folds.
     assert estimate_refit_seconds(history[0]) == pytest.approx(10.0 / 2 / 5 * 1.5)
