@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trialflow.errors import ConfigError, ModelNotFoundError
+from trialflow.registry.moved import accept_old_module_paths
 from trialflow.registry.store import EXPECTATIONS_FILE, RegisteredModel, tracking_uri, use_store
 from trialflow.registry.trusted import (
     USER_MODULES_TAG,
@@ -73,6 +74,7 @@ def load_model(ref: str, *, configured_uri: str = ""):
 
         return download_forecaster(mlflow, model_uri), found
     check_stored_types(model_uri, registered.tags.get(USER_MODULES_TAG, ""), f"{name}/{version}")
+    accept_old_module_paths()  # a model of an earlier release names its types by them
     return mlflow.sklearn.load_model(model_uri), found
 
 
@@ -245,6 +247,7 @@ def _load_stored(stored: _StoredVersion):
     # Deferred: skops imports every scikit-learn estimator (0.65 s), wanted only to load.
     import skops.io
 
+    accept_old_module_paths()  # a model of an earlier release names its types by them
     return skops.io.load(model_file, trusted=flavor.get("skops_trusted_types"))
 
 
