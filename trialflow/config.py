@@ -333,12 +333,6 @@ class TrainConfig(BaseModel):
             )
         return self
 
-    def strategy_options(self) -> dict:
-        """The fields strategies may be built from; each takes those it declares."""
-        return self.model_dump(
-            include={"reduction_factor", "min_resource", "brackets", "grid_points"}
-        )
-
     def local_workers(self) -> int | None:
         """Worker processes for the local cluster (None: one per core)."""
         return 1 if self.deterministic else self.n_workers

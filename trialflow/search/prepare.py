@@ -69,7 +69,9 @@ def prepare_search(
         rows=len(table.y),
         refine=config.refine,
         max_trials=config.max_trials,
-        available={**config.strategy_options(), "task": table.task, "profile": profile},
+        # Each strategy takes the fields it declares; the run's task replaces the config's
+        # (which may be "auto").
+        available={**config.model_dump(), "task": table.task, "profile": profile},
     )
     rules = StopRules(
         max_trials=config.max_trials,
