@@ -259,3 +259,14 @@ def test_high_cardinality_featurizer_encodes_as_target_encoder_did():
     legacy.encoder_ = encoder
     legacy.feature_names_out_ = list(got.columns)
     pd.testing.assert_frame_equal(legacy.transform(frame), featurizer.transform(frame))
+
+
+def test_codes_beyond_the_levels_are_refused_before_any_kernel_runs(xp):
+    # The device kernels add into each code's slot unchecked: the bounds are checked first.
+    with pytest.raises(ValueError, match="not below n_levels=3"):
+        kernels.frequency_encode(xp.asarray([0, 1, 3]), n_levels=3)
+    with pytest.raises(ValueError, match="not below n_levels=2"):
+        kernels.target_encode(xp.asarray([0, 2]), xp.asarray([1.0, 0.0]), n_levels=2)
+    assert to_host(kernels.frequency_encode(xp.asarray([], dtype=np.int64), n_levels=2)).shape == (
+        2,
+    )

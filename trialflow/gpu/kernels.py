@@ -33,8 +33,10 @@ def rank_sums(positive, scores):
     """Per row of ``scores`` (models × rows), the sum of the average ranks (1-based, ties
     sharing the mean of their ranks) of the rows where ``positive`` is true."""
     xp = module_of(scores)
+    if xp is not np:
+        return _device_rank_sums(positive, scores)
     m, n = scores.shape
-    order = xp.argsort(scores, axis=1)
+    order = np.argsort(scores, axis=1)
     ordered = xp.take_along_axis(scores, order, axis=1)
     starts_run = xp.ones((m, n), dtype=bool)
     starts_run[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
@@ -47,6 +49,25 @@ def rank_sums(positive, scores):
     average = (first + after - 1) / 2.0 - (first // n) * n + 1.0
     ranks = average[run].reshape(m, n)
     return xp.where(positive[order], ranks, 0.0).sum(axis=1)
+
+
+def _device_rank_sums(positive, scores):
+    """``rank_sums`` on CuPy: each row sorted alone (CuPy sorts a matrix along an axis by
+    comparing (row, value) pairs; a row alone gets a radix sort of its values, no indices),
+    then each positive value's average rank is where its run of equal values starts and
+    ends in the sorted row, found by binary search."""
+    import cupy
+
+    rows = cupy.flatnonzero(positive)
+    sums = []
+    for row in scores:
+        ordered = cupy.sort(row)
+        values = row[rows]
+        first = cupy.searchsorted(ordered, values, side="left")
+        after = cupy.searchsorted(ordered, values, side="right")
+        # 1-based ranks first+1 .. after share their mean, (first + after + 1) / 2.
+        sums.append((first + after + 1).sum() / 2.0)
+    return cupy.stack(sums)
 
 
 def roc_auc_rows(positive, scores):
@@ -84,17 +105,23 @@ def quantile_bins(values, n_bins: int = 255):
 
 
 def _level_count(codes, n_levels: int | None) -> int:
-    if codes.size and int(codes.min()) < 0:
+    """``n_levels`` (default: the largest code + 1), once every code is checked to lie in
+    [0, n_levels): the device kernels add into their level's slot unchecked."""
+    if not codes.size:
+        return int(n_levels or 0)
+    if int(codes.min()) < 0:
         raise ValueError("Level codes must be 0 or more; got a negative code.")
-    return int(n_levels) if n_levels is not None else int(codes.max()) + 1 if codes.size else 0
+    largest = int(codes.max())
+    if n_levels is not None and largest >= n_levels:
+        raise ValueError(f"Level code {largest} is not below n_levels={n_levels}.")
+    return int(n_levels) if n_levels is not None else largest + 1
 
 
 def frequency_encode(codes, *, n_levels: int | None = None):
     """Each level's share of the rows (``value_counts(normalize=True)`` by code): an array of
     ``n_levels`` (default: the largest code + 1) floats."""
-    xp = module_of(codes)
     n_levels = _level_count(codes, n_levels)
-    counts = xp.bincount(codes, minlength=n_levels).astype(xp.float64)
+    counts = _level_sums(codes, None, n_levels)[0]
     return counts / max(codes.shape[0], 1)
 
 
@@ -107,23 +134,40 @@ def target_encode(codes, y, *, n_levels: int | None = None, smoothing: float | s
 
     Returns ``(encodings, mean)``: an array of ``n_levels`` floats and a float.
     """
+    return _target_encode(codes, y, _level_count(codes, n_levels), smoothing)
+
+
+def _target_encode(codes, y, n_levels: int, smoothing: float | str):
+    """``target_encode`` of codes already known to lie in [0, n_levels)."""
     xp = module_of(codes)
-    n_levels = _level_count(codes, n_levels)
     y = y.astype(xp.float64)
     mean = float(y.mean())
-    counts = xp.bincount(codes, minlength=n_levels).astype(xp.float64)
-    sums = xp.bincount(codes, weights=y, minlength=n_levels)
     if smoothing != "auto":
+        counts, sums = _level_sums(codes, y, n_levels)[:2]
         smooth = float(smoothing)
         total = counts + smooth
         filled = xp.where(total == 0, 1.0, total)
         return xp.where(total == 0, mean, (sums + smooth * mean) / filled), mean
-    seen = counts > 0
-    safe = xp.where(seen, counts, 1.0)
-    means = sums / safe
-    diff = y - means[codes]
-    spread = xp.bincount(codes, weights=diff * diff, minlength=n_levels) / safe
-    variance = float(y.var())
+    if xp is np:
+        counts, sums = _level_sums(codes, y, n_levels)[:2]
+        seen = counts > 0
+        safe = np.where(seen, counts, 1.0)
+        means = sums / safe
+        diff = y - means[codes]
+        spread = np.bincount(codes, weights=diff * diff, minlength=n_levels) / safe
+        variance = float(y.var())
+    else:
+        # One pass on the device: counts, sums and sums of squares of the target centred on
+        # its mean (centring keeps the squares' difference from cancelling), where NumPy
+        # takes a second pass over the rows for the squared deviations, as TargetEncoder does.
+        centred = y - mean
+        counts, sums, squares = _level_sums(codes, centred, n_levels, squares=True)
+        seen = counts > 0
+        safe = xp.where(seen, counts, 1.0)
+        shift = sums / safe
+        means = shift + mean
+        spread = xp.maximum(squares / safe - shift * shift, 0.0)
+        variance = float((centred * centred).mean())
     denominator = variance * counts + spread
     # Where TargetEncoder's weight is 0/0 (no rows; or a constant target): the mean.
     defined = seen & (denominator > 0)
@@ -143,13 +187,60 @@ def target_encode_out_of_fold(
     ``TargetEncoder.fit_transform``); ``folds`` are (train, test) index arrays whose test
     parts cover every row once."""
     xp = module_of(codes)
-    n_levels = _level_count(codes, n_levels)
+    n_levels = _level_count(codes, n_levels)  # checked once: every fold's codes are a subset
     out = xp.empty(codes.shape[0], dtype=xp.float64)
     for train, test in folds:
         train, test = xp.asarray(train), xp.asarray(test)
-        encodings, _ = target_encode(codes[train], y[train], n_levels=n_levels, smoothing=smoothing)
+        encodings, _ = _target_encode(codes[train], y[train], n_levels, smoothing)
         out[test] = encodings[codes[test]]
     return out
+
+
+def _level_sums(codes, y, n_levels: int, *, squares: bool = False) -> list:
+    """Per level: the row count, and with ``y`` the sum of ``y`` (and of its squares), as
+    float64 arrays of ``n_levels``; ``codes`` lie in [0, n_levels)."""
+    xp = module_of(codes)
+    if xp is np:
+        counts = np.bincount(codes, minlength=n_levels).astype(np.float64)
+        if y is None:
+            return [counts]
+        sums = [counts, np.bincount(codes, weights=y, minlength=n_levels)]
+        return sums + [np.bincount(codes, weights=y * y, minlength=n_levels)] if squares else sums
+    # CuPy's bincount finds the largest code and checks for negative ones (two passes and
+    # two waits for the device) on every call; the codes were checked once already.
+    out = [xp.zeros(n_levels, dtype=xp.float64) for _ in range(1 + (y is not None) + squares)]
+    if y is None:
+        _device_kernels()["count"](codes, out[0])
+    elif squares:
+        _device_kernels()["count_sum_squares"](codes, y, *out)
+    else:
+        _device_kernels()["count_sum"](codes, y, *out)
+    return out
+
+
+_DEVICE_KERNELS: dict = {}
+
+
+def _device_kernels() -> dict:
+    """CuPy element-wise kernels adding each row into its level's totals (compiled once)."""
+    if not _DEVICE_KERNELS:
+        import cupy
+
+        add = "atomicAdd(&count[c], 1.0);"
+        add_y = add + " atomicAdd(&total[c], (double)y);"
+        _DEVICE_KERNELS["count"] = cupy.ElementwiseKernel(
+            "S c", "raw float64 count", add, "trialflow_level_count"
+        )
+        _DEVICE_KERNELS["count_sum"] = cupy.ElementwiseKernel(
+            "S c, T y", "raw float64 count, raw float64 total", add_y, "trialflow_level_sum"
+        )
+        _DEVICE_KERNELS["count_sum_squares"] = cupy.ElementwiseKernel(
+            "S c, T y",
+            "raw float64 count, raw float64 total, raw float64 squares",
+            add_y + " atomicAdd(&squares[c], (double)y * (double)y);",
+            "trialflow_level_sum_squares",
+        )
+    return _DEVICE_KERNELS
 
 
 def greedy_selection(
