@@ -21,6 +21,7 @@ def decide_champion(
     metric: str,
     margin: float,
     tracking_uri: str,
+    history: pd.DataFrame | None = None,
 ) -> Decision:
     progress.emit("stage", name="champion-challenger")
     decision = champion_challenger(
@@ -31,6 +32,7 @@ def decide_champion(
         metric=metric,
         margin=margin,
         configured_uri=tracking_uri,
+        history=history,
     )
     get_run_logger().info("Champion / challenger for %s: %s.", name, decision.reason)
     create_markdown_artifact(key="champion-challenger", markdown=decision_markdown(decision))

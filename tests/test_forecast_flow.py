@@ -144,3 +144,31 @@ def test_bad_time_series_are_clear_errors_and_register_nothing(tmp_path, capsys)
         assert code != 0 and "error:" in err and message in err, (filename, err)
         assert "Traceback" not in err
     assert registered_names() == before
+
+
+@pytest.mark.integration
+def test_retrain_a_forecast_compares_on_each_series_newest_steps(chicago_csv, tmp_path, capsys):
+    import mlflow
+
+    from trialflow.registry.store import tracking_uri
+
+    path, frame = chicago_csv
+    recent = tmp_path / "recent.csv"
+    frame.tail(800).to_csv(recent, index=False)
+    name = "chicago-retrain"
+    command = [
+        "retrain", str(recent), "--target", "ridership", "--task", "forecast",
+        "--time-column", "date", "--horizon", "14", "--holidays", "US",
+        "--time-budget", "20", "--name", name,
+    ]  # fmt: skip
+    assert main(command) == 0, capsys.readouterr().out
+    assert main([*command, "--margin", "100"]) == 0  # no MASE can win by 100
+    out = capsys.readouterr().out
+    assert "first model of this name" in out
+    assert "does not beat champion" in out and "mase" in out
+    client = mlflow.MlflowClient(tracking_uri(), registry_uri=tracking_uri())
+    assert str(client.get_model_version_by_alias(name, "champion").version) == "1"
+    second = client.get_model_version(name, "2").tags
+    assert second["champion_challenger.decision"] == "kept champion"
+    # Both scored on the 14 held-out days, by MASE, which is better lower.
+    assert 0 < float(second["champion_challenger.champion_score"]) < 2

@@ -133,3 +133,37 @@ def test_bad_options_and_bad_series_are_clear_errors():
     duplicated = pd.concat([frame, frame.iloc[[5]]])
     with pytest.raises(DataError, match="Series 's0' has duplicate timestamps"):
         fit_forecaster(duplicated, target="sales", time="date", series=("store",), horizon=7)
+
+
+def test_the_log_scale_global_model_is_offered_for_positive_targets_only():
+    from trialflow.forecast.learners import make_learners
+
+    names = [learner.name for learner in make_learners(HORIZON, positive=True)]
+    assert "global_lightgbm" in names and "global_lightgbm_log" in names
+    assert "global_lightgbm_log" not in [lr.name for lr in make_learners(HORIZON)]
+
+
+def test_the_log_scale_model_learns_ratios_and_round_trips():
+    from trialflow.forecast.learners import learner_from_state
+    from trialflow.forecast.series import prepare_panel
+
+    # Weekends at a third of weekdays while the level doubles: a ratio, not a difference.
+    days = pd.date_range("2022-01-01", periods=400, freq="D")
+    level = np.linspace(100, 200, len(days))
+    riders = level * np.where(days.dayofweek >= 5, 1 / 3, 1.0)
+    frame = pd.DataFrame({"date": days, "riders": riders})
+    panel = prepare_panel(frame, target="riders", time="date", horizon=HORIZON)
+    model = GlobalLightGBM(HORIZON, rounds=200, log_target=True).fit(panel)
+    forecast = model.predict(panel, HORIZON)["prediction"].to_numpy()
+    weekend = pd.date_range(days[-1], periods=HORIZON + 1, freq="D")[1:].dayofweek >= 5
+    ratio = forecast[weekend].mean() / forecast[~weekend].mean()
+    assert ratio == pytest.approx(1 / 3, rel=0.1)
+    again = learner_from_state(model.to_state())
+    pd.testing.assert_frame_equal(model.predict(panel, HORIZON), again.predict(panel, HORIZON))
+    # A later history with a zero still forecasts (the zero is raised to the fitted floor).
+    zero = frame.copy()
+    zero.loc[len(zero) - 3, "riders"] = 0.0
+    later = prepare_panel(zero, target="riders", time="date", horizon=HORIZON)
+    assert np.isfinite(again.predict(later, HORIZON)["prediction"]).all()
+    with pytest.raises(ValueError, match="above zero"):
+        GlobalLightGBM(HORIZON, log_target=True).fit(later)

@@ -93,7 +93,8 @@ def _add_retrain_command(commands) -> None:
         help="train a challenger and promote it to champion only if it wins",
         description="Champion / challenger: train on DATA as `train` does and register the "
         "version as a challenger; score it and the current `champion` on the same fresh rows "
-        "(--evaluation-data, or the newest --newest-share of DATA, left out of training) and "
+        "(--evaluation-data, or the newest --newest-share of DATA, left out of training; for "
+        "a forecast, each series' newest --horizon steps, compared by MASE) and "
         "move the `champion` alias only if the challenger wins by --margin. The first model "
         "of a name becomes champion. The decision and both scores are tags on both versions.",
     )

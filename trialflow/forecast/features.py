@@ -58,7 +58,9 @@ class FeatureSpec:
     def names(self) -> list[str]:
         names = ["step", "series", "level", "trend", "std_season"]
         names += [f"lag_{j}" for j in self.lags] + [f"mean_{w}" for w in self.windows]
-        names += [f"same_{p}" for p in self.periods] + [f"cal_{c}" for c in self.calendar]
+        names += [f"same_{p}" for p in self.periods]
+        names += [f"change_{p}" for p in self.periods if p > self.season_length]
+        names += [f"cal_{c}" for c in self.calendar]
         if self.country:
             names += ["is_holiday", "days_to_holiday", "days_since_holiday"]
         names += [f"known_{c}" for c in self.known]
@@ -221,6 +223,14 @@ class _SeriesState:
         for p in spec.periods:
             # The last value one or more whole periods before t+k: always at or before t.
             cols[f"same_{p}"] = (_take(self.y, t + k - p * -(-k // p)) - level) / scale
+        for p in spec.periods:
+            if p > m:
+                # How the series moved a cycle ago between the same origin and target times
+                # (last year's August fall from its July level, say), both at or before t.
+                back = p * -(-k // p)
+                cols[f"change_{p}"] = (
+                    _take(self.y, t + k - back) - _take(self.level, t - back)
+                ) / scale
         cols.update(calendar_columns(stamps, spec.calendar))
         if spec.country:
             cols.update(holiday_columns(stamps, spec.country))

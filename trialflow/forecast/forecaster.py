@@ -22,7 +22,7 @@ from trialflow.forecast.backtest import run_backtests, window_count
 from trialflow.forecast.dates import holidays_apply
 from trialflow.forecast.ensemble import combine, greedy_weights
 from trialflow.forecast.intervals import bounds, calibrate, coverage
-from trialflow.forecast.learners import GLOBAL, learner_from_state, make_learners
+from trialflow.forecast.learners import is_global, learner_from_state, make_learners
 from trialflow.forecast.metrics import score_models, series_scales
 from trialflow.forecast.series import parse_time, prepare_panel, series_ids
 
@@ -67,7 +67,7 @@ class Forecaster:
             frequency=self.frequency,
             aggregate=self.aggregate,
             # Covariates only feed the global model; without it, a bare history will do.
-            covariates=self.covariates if GLOBAL in self.weights else (),
+            covariates=self.covariates if self._uses_covariates() else (),
             min_length=self.season_length + 1,
             drop_short=False,
         )
@@ -90,7 +90,7 @@ class Forecaster:
         return out[[*self.series, self.time, "prediction", "p10", "p90"]]
 
     def _future(self, future: pd.DataFrame | None) -> pd.DataFrame | None:
-        if not self.known_covariates or GLOBAL not in self.weights:
+        if not self.known_covariates or not self._uses_covariates():
             return None
         if future is None:
             raise DataError(
@@ -110,6 +110,9 @@ class Forecaster:
         for column in self.known_covariates:
             long[column] = future[column].to_numpy()
         return long.drop_duplicates(["unique_id", "ds"], keep="last")
+
+    def _uses_covariates(self) -> bool:
+        return any(is_global(name) for name in self.weights)
 
     def to_state(self) -> dict:
         """Plain values and DataFrames only (no pickled objects)."""
@@ -168,7 +171,10 @@ def fit_forecaster(
     if text:
         notes.append(f"Past-only covariates that are not numbers were left out: {text}.")
     if learners is None:
-        learners = make_learners(horizon, country=country, known=known, n_jobs=n_jobs, seed=seed)
+        learners = make_learners(
+            horizon, country=country, known=known, n_jobs=n_jobs, seed=seed,
+            positive=bool((panel.frame["y"] > 0).all()),
+        )  # fmt: skip
     n_windows = window_count(panel, horizon, windows)
     refit: dict[str, float] = {}
     backtest = run_backtests(

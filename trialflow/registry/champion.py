@@ -37,8 +37,17 @@ class Decision:
         return asdict(self)
 
 
-def evaluate(model, frame: pd.DataFrame, target: str, metric: str) -> float:
-    """``model``'s ``metric`` on the rows of ``frame``."""
+def evaluate(
+    model, frame: pd.DataFrame, target: str, metric: str, history: pd.DataFrame | None = None
+) -> float:
+    """``model``'s ``metric`` on the rows of ``frame``; a forecaster forecasts them from
+    ``history`` (the rows before them)."""
+    if getattr(model, "task", "") == "forecast":
+        from trialflow.forecast.evaluation import forecast_error
+
+        if history is None:
+            raise ValueError("A forecast model is evaluated from a history; none was given.")
+        return forecast_error(model, history, frame, metric)
     m = METRICS[metric]
     X, y = frame.drop(columns=target), frame[target].to_numpy()
     if m.needs_proba:
@@ -49,8 +58,9 @@ def evaluate(model, frame: pd.DataFrame, target: str, metric: str) -> float:
 
 
 def beats(challenger: float, champion: float, *, metric: str, margin: float) -> bool:
-    """Whether the challenger wins by more than ``margin`` in the metric's own direction."""
-    if METRICS[metric].greater_is_better:
+    """Whether the challenger wins by more than ``margin`` in the metric's own direction
+    (forecast errors, which are not in ``METRICS``, are better lower)."""
+    if metric in METRICS and METRICS[metric].greater_is_better:
         return challenger > champion + margin
     return challenger < champion - margin
 
@@ -64,9 +74,11 @@ def champion_challenger(
     metric: str,
     margin: float = 0.0,
     configured_uri: str = "",
+    history: pd.DataFrame | None = None,
 ) -> Decision:
     """Score the champion and the challenger on ``evaluation``; move the alias if the
-    challenger wins by ``margin``. The first model of a name becomes champion."""
+    challenger wins by ``margin``. The first model of a name becomes champion. Forecast
+    models forecast ``evaluation`` from ``history``."""
     from trialflow.data.tables import fingerprint
     from trialflow.registry.loading import load_model
     from trialflow.registry.store import store_client, store_write_lock
@@ -76,7 +88,7 @@ def champion_challenger(
         client.set_model_version_tag(name, challenger_version, "role", CHALLENGER)
     champion_version = _alias_version(client, name)
     challenger, _ = load_model(f"{name}/{challenger_version}", configured_uri=configured_uri)
-    challenger_score = evaluate(challenger, evaluation, target, metric)
+    challenger_score = evaluate(challenger, evaluation, target, metric, history)
     facts = dict(
         name=name,
         challenger_version=str(challenger_version),
@@ -104,7 +116,7 @@ def champion_challenger(
         )
     else:
         champion, _ = load_model(f"{name}/{champion_version}", configured_uri=configured_uri)
-        champion_score = evaluate(champion, evaluation, target, metric)
+        champion_score = evaluate(champion, evaluation, target, metric, history)
         promoted = beats(challenger_score, champion_score, metric=metric, margin=margin)
         verb = "beats" if promoted else "does not beat"
         decision = Decision(
