@@ -314,15 +314,22 @@ def score_file(
         quarantine_out_of_range=quarantine_out_of_range,
     )
     _start_prefect()
-    from trialflow.flows.score_batch import score_batch
-    from trialflow.runtime import prefect_api
+    from trialflow.serving import batch_ahead
 
-    prefect_api.wait_until_ready()
-    with prefect_api.flow_run_settings():
-        return score_batch(
-            model=ref,
-            input_path=data,
-            output_path=output,
-            **options.model_dump(),
-            mlflow_tracking_uri=tracking_uri,
-        )
+    # Scored while Prefect's API starts; the flow run takes the batch over (batch_ahead).
+    batch_ahead.start(ref, data, output, options.model_dump(), tracking_uri)
+    try:
+        from trialflow.flows.score_batch import score_batch
+        from trialflow.runtime import prefect_api
+
+        prefect_api.wait_until_ready()
+        with prefect_api.flow_run_settings():
+            return score_batch(
+                model=ref,
+                input_path=data,
+                output_path=output,
+                **options.model_dump(),
+                mlflow_tracking_uri=tracking_uri,
+            )
+    finally:
+        batch_ahead.cancel_all()  # a batch no flow run took over writes nothing

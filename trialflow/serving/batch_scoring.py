@@ -88,11 +88,14 @@ def score_file(
     impute_missing: bool = False,
     quarantine_out_of_range: bool = False,
     on_chunk=None,
+    before_commit=None,
 ) -> BatchCounts:
     """Score ``source`` into ``output`` (and quarantined rows beside it) chunk by chunk.
 
     Every output row carries ``model_version``; ``row`` numbers input rows from 1 across
-    the whole file. ``on_chunk(counts)`` is called after each chunk (progress).
+    the whole file. ``on_chunk(counts)`` is called after each chunk (progress);
+    ``before_commit()`` once every chunk is written, before the files are renamed into place
+    (an exception from either discards them).
     """
     target = check_output_path(output)
     quarantine = quarantine_path(target)
@@ -128,6 +131,8 @@ def score_file(
                 on_chunk(counts)
         for writer in writers.values():
             writer.close()
+        if before_commit is not None:
+            before_commit()
     except BaseException:
         for writer in writers.values():
             writer.discard()
