@@ -14,8 +14,8 @@ seconds to the first chunk reaching scoring and to it being scored (its checks a
 predictions), the wait for the Prefect API within the first figure (what is left of the
 API's start-up once the command's own imports are done; none since the batch is scored
 while the API starts, trialflow/serving/batch_ahead.py), and to the command's end, when
-the flow run has taken the batch over and renamed its files into place. Run it with nothing else busy: on
-2 shared cores other work shows in the figures.
+the flow run has taken the batch over and renamed its files into place. Run it with nothing
+else busy: on 2 shared cores other work shows in the figures.
 """
 
 from __future__ import annotations
