@@ -36,6 +36,7 @@ class BatchAhead:
     started: float = field(default_factory=time.time)
     model_version: str = ""
     chunks: queue.Queue = field(default_factory=queue.Queue)
+    loaded: threading.Event = field(default_factory=threading.Event)  # or failed
     commit: threading.Event = field(default_factory=threading.Event)
     cancelled: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
@@ -76,9 +77,8 @@ def take(ref: str, source: str, output: str, options: dict, configured_uri: str 
         job = _jobs.pop(_key(ref, source, output, options, configured_uri), None)
     if job is None:
         return None
-    # Wait until the model is loaded: only then is it known whether the job applies.
-    while not (job.model_version or job.done.is_set()):
-        time.sleep(0.02)
+    # Only once the model is loaded is it known whether the job applies.
+    job.loaded.wait()
     return None if job.not_applicable else job
 
 
@@ -111,6 +111,7 @@ def _run(job: BatchAhead, options: dict) -> None:
             return
         suite = load_expectations(registered)
         job.model_version = f"{registered.name}/{registered.version}"
+        job.loaded.set()
 
         def on_chunk(counts) -> None:
             if job.cancelled.is_set():
@@ -131,6 +132,7 @@ def _run(job: BatchAhead, options: dict) -> None:
     except BaseException as exc:  # the flow run raises it as its own
         job.error = exc
     finally:
+        job.loaded.set()
         job.done.set()
 
 
