@@ -50,9 +50,11 @@ def test_roc_auc_by_ranks_is_roc_auc_score(xp, ties):
     assert got == pytest.approx(roc_auc_score(y, score), abs=1e-12)
 
 
-def test_rank_sums_average_ties_like_rankdata(xp):
+@pytest.mark.parametrize("rows", [4, 7])
+@pytest.mark.parametrize("scale", [1.0, 1 / 19])  # any scores; probabilities (grouped keys)
+def test_rank_sums_average_ties_like_rankdata(xp, rows, scale):
     rng = np.random.default_rng(1)
-    scores = rng.integers(0, 20, size=(4, 300)).astype(float)
+    scores = rng.integers(0, 20, size=(rows, 300)).astype(float) * scale
     positive = rng.integers(0, 2, 300).astype(bool)
     got = to_host(kernels.rank_sums(xp.asarray(positive), xp.asarray(scores)))
     expected = [rankdata(row)[positive].sum() for row in scores]
