@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from trialflow.errors import DataError
-from trialflow.forecast.metrics import mase, rmse, seasonal_scale, smape
+from trialflow.forecast.metrics import mase, rmse, series_scales, smape
 from trialflow.forecast.series import parse_time, series_ids
 
 # Forecast errors a retrain may compare models by; every one is better lower.
@@ -21,7 +21,7 @@ def split_newest_steps(
     """(history, evaluation rows): the rows at each series' newest ``horizon`` timestamps
     are held out, so a challenger trains without them and both models forecast them."""
     stamps = parse_time(frame[time], time)
-    keys = _keys(frame, series)
+    keys = series_ids(frame, series)
     newest = stamps.groupby(keys.to_numpy()).rank(method="dense", ascending=False)
     held = (newest <= horizon).to_numpy()
     if held.all():
@@ -61,18 +61,19 @@ def forecast_error(
     if metric == "rmse":
         return rmse(y, prediction)
     scales = _scales(history, forecaster)
-    return mase(y, prediction, _keys(merged, series).map(scales).to_numpy(float))
+    return mase(y, prediction, series_ids(merged, series).map(scales).to_numpy(float))
 
 
 def _scales(history: pd.DataFrame, forecaster) -> pd.Series:
-    """Each series' seasonal naive MAE over its history, in time order."""
-    ordered = history.assign(_t=parse_time(history[forecaster.time], forecaster.time))
-    ordered = ordered.assign(_key=_keys(ordered, tuple(forecaster.series)).to_numpy())
-    ordered = ordered.sort_values(["_key", "_t"], kind="stable")
-    return ordered.groupby("_key", sort=False)[forecaster.target].agg(
-        lambda y: seasonal_scale(y.dropna().to_numpy(), forecaster.season_length)
+    """Each series' seasonal naive MAE over its history (``series_scales`` of the history
+    in long form, in time order)."""
+    time, series = forecaster.time, tuple(forecaster.series)
+    long = pd.DataFrame(
+        {
+            "unique_id": series_ids(history, series).to_numpy(),
+            "ds": parse_time(history[time], time).to_numpy(),
+            "y": history[forecaster.target].to_numpy(float),
+        }
     )
-
-
-def _keys(frame: pd.DataFrame, series: tuple[str, ...]) -> pd.Series:
-    return series_ids(frame, series)
+    long = long[long["y"].notna()].sort_values(["unique_id", "ds"], kind="stable")
+    return series_scales(long, forecaster.season_length)

@@ -222,12 +222,11 @@ class _SeriesState:
             cols[f"mean_{w}"] = (self.means[w][t] - level) / scale
         for p in spec.periods:
             # The last value one or more whole periods before t+k: always at or before t.
-            cols[f"same_{p}"] = (_take(self.y, t + k - p * -(-k // p)) - level) / scale
-        for p in spec.periods:
+            back = p * -(-k // p)
+            cols[f"same_{p}"] = (_take(self.y, t + k - back) - level) / scale
             if p > m:
                 # How the series moved a cycle ago between the same origin and target times
                 # (last year's August fall from its July level, say), both at or before t.
-                back = p * -(-k // p)
                 cols[f"change_{p}"] = (
                     _take(self.y, t + k - back) - _take(self.level, t - back)
                 ) / scale
