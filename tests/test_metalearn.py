@@ -200,6 +200,9 @@ def test_refresh_learns_from_this_projects_runs(isolated):
     assert after.knowledge.learners[first] == "random_forest"
     # Data like the shipped datasets still gets what they taught.
     assert _best_by_prior(after, _profile(0.1)) == "lightgbm"
+    # A deterministic run reads the shipped knowledge only: reproducing a run must not see
+    # the runs that finished since (the original run among them).
+    assert _best_by_prior(store.load_recommender(own_runs=False), new_kind) != "random_forest"
 
 
 def test_history_skips_partial_trials_and_a_line_cut_short(isolated):

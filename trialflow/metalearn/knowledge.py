@@ -56,15 +56,18 @@ def _recommender(path: str, mtime: float):
     return Recommender(Knowledge.from_document(read_document(Path(path))))
 
 
-def load_recommender():
+def load_recommender(own_runs: bool = True):
     """The recommender fitted on the current knowledge base (cached per file), or None.
 
     Runs finished in this project since the last refresh are folded in first (about 30 ms),
-    so the recommender learns from the user's own tables without being asked to.
+    so the recommender learns from the user's own tables without being asked to. Without
+    ``own_runs``, only the shipped knowledge base: a deterministic run's proposals must not
+    change because an earlier run in the same project finished (reproducing a run would
+    otherwise see the original run's own results).
     """
-    if _history_is_newer():
+    if own_runs and _history_is_newer():
         refresh()
-    for path in (refreshed_path(), SHIPPED):
+    for path in (refreshed_path(), SHIPPED) if own_runs else (SHIPPED,):
         if path.exists() and read_document(path).get("portfolio_version") == PORTFOLIO_VERSION:
             return _recommender(str(path), path.stat().st_mtime)
     return None

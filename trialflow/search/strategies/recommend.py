@@ -26,7 +26,7 @@ RECOMMENDED = 10
 class Recommend(ASHA):
     name = "recommend"
 
-    takes = (*ASHA.takes, "task", "profile")
+    takes = (*ASHA.takes, "task", "profile", "deterministic")
 
     def __init__(
         self,
@@ -34,15 +34,17 @@ class Recommend(ASHA):
         *,
         task: str = "",
         profile: dict | None = None,
+        deterministic: bool = False,
         **asha,
     ):
         """``task`` and ``profile`` (`trialflow.metalearn.profile`) are what the recommender
-        matches against its knowledge base; without a profile this is ASHA."""
+        matches against its knowledge base; without a profile this is ASHA. A
+        ``deterministic`` run uses the shipped knowledge base only, not the project's runs."""
         from trialflow.metalearn.knowledge import load_recommender, pipeline_key
 
         super().__init__(portfolio, **asha)
         self.task, self.profile = task, profile
-        self.model = load_recommender() if profile else None
+        self.model = load_recommender(own_runs=not deterministic) if profile else None
         self._key = pipeline_key
         self.recommended: set[int] = set()
         if self.model is None:
