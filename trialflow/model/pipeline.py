@@ -30,14 +30,30 @@ class TrialflowPipeline(ExplainsRows, Pipeline):
 
 
 def build_pipeline(
-    learner: str, params: dict[str, Any], plan: ColumnPlan, task: str, *, seed: int, n_jobs: int
+    learner: str,
+    params: dict[str, Any],
+    plan: ColumnPlan,
+    task: str,
+    *,
+    seed: int,
+    n_jobs: int,
+    bag_folds: int = 0,
+    fold_seed: int = 0,
 ) -> Pipeline:
-    """An unfitted pipeline: the table featurizer the learner wants, then the learner."""
+    """An unfitted pipeline: the table featurizer the learner wants, then the learner.
+
+    With ``bag_folds``, the learner is bagged over the search's folds (``fold_seed`` is the
+    seed they were drawn with): see ``trialflow.model.bagging``."""
     spec = get_learner(learner)
+    model = spec.make(task, params, seed=seed, n_jobs=n_jobs)
+    if bag_folds:
+        from trialflow.model.bagging import FoldBag
+
+        model = FoldBag(model, n_folds=bag_folds, seed=fold_seed, task=task)
     return TrialflowPipeline(
         [
             ("features", TableFeaturizer(plan, categorical_encoding=spec.categorical_encoding)),
-            ("model", spec.make(task, params, seed=seed, n_jobs=n_jobs)),
+            ("model", model),
         ]
     )
 

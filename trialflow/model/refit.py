@@ -15,8 +15,12 @@ def refit_final(
     plan: ColumnPlan,
     members: Sequence[TrialResult],
     weights: Sequence[float] = (1.0,),
+    *,
+    bag_folds: int = 0,
+    fold_seed: int = 0,
 ):
-    """Fit the winning pipeline, or a weighted ensemble of them, on all rows."""
+    """Fit the winning pipeline, or a weighted ensemble of them, on all rows; with
+    ``bag_folds``, each bagged over the search's folds (``trialflow.model.bagging``)."""
     from threadpoolctl import threadpool_limits
 
     from trialflow.model.ensemble import WeightedEnsemble
@@ -26,7 +30,16 @@ def refit_final(
     # 0.24 s single-threaded and 7.3 s with 2 OpenMP threads spinning against each other.
     n_jobs = 1
     pipelines = [
-        build_pipeline(m.learner, m.params, plan, table.task, seed=m.seed, n_jobs=n_jobs)
+        build_pipeline(
+            m.learner,
+            m.params,
+            plan,
+            table.task,
+            seed=m.seed,
+            n_jobs=n_jobs,
+            bag_folds=bag_folds,
+            fold_seed=fold_seed,
+        )
         for m in members
     ]
     model = (

@@ -57,15 +57,18 @@ def estimate_refit_seconds(trial: TrialResult | None) -> float:
 
 
 def reserved_refit_seconds(
-    history: Sequence[TrialResult], metric: str, cap: float = math.inf
+    history: Sequence[TrialResult], metric: str, cap: float = math.inf, multiple: float = 1.0
 ) -> float:
     """Seconds to keep for the final refit: of the trials an ensemble may draw on, not only
     of the best one (reserving only the best trial's refit cost credit_data an ensemble
     worth 0.005 AUC out of fold: its 0.7 s refit no longer fit); at most ``cap`` unless the
-    best few alone need more."""
+    best few alone need more. ``multiple``: plain refits one member's refit costs (a bagged
+    final model refits each member once per fold besides on all rows)."""
     from trialflow.model.ensemble import ensemble_pool
 
-    costs = [estimate_refit_seconds(r) for r in ensemble_pool(history, metric)[:POOL_REFITS]]
+    costs = [
+        multiple * estimate_refit_seconds(r) for r in ensemble_pool(history, metric)[:POOL_REFITS]
+    ]
     return max(sum(costs[:MIN_RESERVED_REFITS]), min(sum(costs), cap))
 
 
@@ -95,6 +98,7 @@ def run_search(
     on_result: Callable[[TrialResult, Sequence[TrialResult]], None] | None = None,
     on_submitted: Callable[[], None] | None = None,
     store: TrialStore | None = None,
+    refit_multiple: float = 1.0,
 ) -> list[TrialResult]:
     """Run trials on the client's workers; returns every trial, finished or not.
 
@@ -108,10 +112,13 @@ def run_search(
     that overstays its own limit has its worker process killed (its nanny starts a new one).
     With a ``store``, finished trials are recorded there and reused when the search runs
     again (a retried task), and only the rest are run. ``on_submitted`` is called once,
-    when the first trials are on the workers.
+    when the first trials are on the workers. ``refit_multiple`` is what one member's final
+    refit costs in plain refits (``trialflow.model.bagging``), for the time kept for it.
     """
     quiet_expected_losses()
-    search = _Search(client, data, strategy, budget, rules, sequential, on_result, store)
+    search = _Search(
+        client, data, strategy, budget, rules, sequential, on_result, store, refit_multiple
+    )
     while True:
         search.submit_while_room()
         if not search.pending:
@@ -130,7 +137,9 @@ def run_search(
 class _Search:
     """One search's state: its history, the trials on the workers, why it stopped."""
 
-    def __init__(self, client, data, strategy, budget, rules, sequential, on_result, store):
+    def __init__(
+        self, client, data, strategy, budget, rules, sequential, on_result, store, refit_multiple
+    ):
         self.client, self.data, self.strategy = client, data, strategy
         self.budget, self.rules, self.on_result, self.store = budget, rules, on_result, store
         self.history: list[TrialResult] = store.load() if store is not None else []
@@ -144,9 +153,12 @@ class _Search:
         self.stopped = _stop_reason(self.history, rules, self.metric)
         self.started = time.perf_counter()
         self.reserve_cap = RESERVE_SHARE * max(0.0, budget.seconds_left())
+        self.refit_multiple = refit_multiple
 
     def seconds_left(self) -> float:
-        reserve = reserved_refit_seconds(self.history, self.data.metric, self.reserve_cap)
+        reserve = reserved_refit_seconds(
+            self.history, self.data.metric, self.reserve_cap, self.refit_multiple
+        )
         return self.budget.search_seconds_left(reserve)
 
     def finish(self, result: TrialResult) -> None:

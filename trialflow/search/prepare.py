@@ -26,6 +26,9 @@ class PreparedSearch:
     rules: StopRules
     store: TrialStore | None
     sequential: bool
+    # Plain refits one member of the final model costs (fold bagging: one per fold besides
+    # the refit on all rows), so the search keeps time for them.
+    refit_multiple: float = 1.0
 
 
 def prepare_search(
@@ -83,7 +86,12 @@ def prepare_search(
     store = (
         TrialStore(store_directory, data_fingerprint=table.fingerprint) if store_directory else None
     )
-    return PreparedSearch(data, strategy, rules, store, sequential=config.deterministic)
+    from trialflow.model.bagging import bag_refit_multiple
+
+    multiple = bag_refit_multiple(len(table.y), config.cv_folds, config.fold_bagging)
+    return PreparedSearch(
+        data, strategy, rules, store, sequential=config.deterministic, refit_multiple=multiple
+    )
 
 
 def _portfolio(learners: Sequence[str], table, metric: str) -> list:
@@ -130,6 +138,7 @@ def search_trials(
                 on_result=on_result,
                 on_submitted=on_submitted,
                 store=prepared.store,
+                refit_multiple=prepared.refit_multiple,
             )
     finally:
         client.close()
