@@ -40,6 +40,7 @@ RANDOM_FOREST = LearnerSpec(
     categorical_encoding="onehot",
     resource="n_estimators",
     relative_cost=5.8,
+    fold_bagging=False,
     description="scikit-learn RandomForest",
 )
 
@@ -52,5 +53,6 @@ EXTRA_TREES = LearnerSpec(
     categorical_encoding="onehot",
     resource="n_estimators",
     relative_cost=4.7,
+    fold_bagging=False,
     description="scikit-learn ExtraTrees",
 )

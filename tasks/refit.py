@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import get_run_logger
 
-from trialflow.model.bagging import bag_folds_for_refit
+from trialflow.model.bagging import bag_folds_for_refit, learner_bags
 from trialflow.model.refit import refit_final
 from trialflow.run_record import RunRecord
 from trialflow.runtime import progress
@@ -21,6 +21,9 @@ def refit(run: RunRecord):
         config.cv_folds,
         enabled=config.fold_bagging,
         refit_seconds=sum(estimate_refit_seconds(m) for m in run.members),
+        bagged_seconds=sum(
+            estimate_refit_seconds(m) for m in run.members if learner_bags(m.learner)
+        ),
         seconds_left=run.budget.refit_seconds_left(),
     )
     get_run_logger().info(
@@ -30,7 +33,9 @@ def refit(run: RunRecord):
             for m, w in zip(run.members, run.weights, strict=True)
         ),
         len(run.table.X),
-        f", each averaged with its {bag_folds} fold models" if bag_folds else "",
+        f"; boosting and linear members averaged with their {bag_folds} fold models"
+        if bag_folds
+        else "",
     )
     return refit_final(
         run.table,

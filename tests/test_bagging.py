@@ -89,15 +89,58 @@ def test_bagging_only_where_its_refits_fit():
     assert bag_refit_multiple(big, 5) == 1.0  # one validation split: no fold models
     assert bag_refit_multiple(small, 5, enabled=False) == 1.0
 
-    def folds(rows, *, enabled=True, refit=1.0, left=10.0):
-        return bag_folds_for_refit(rows, 5, enabled=enabled, refit_seconds=refit, seconds_left=left)
+    def folds(rows, *, enabled=True, refit=1.0, bagged=None, left=10.0):
+        return bag_folds_for_refit(
+            rows,
+            5,
+            enabled=enabled,
+            refit_seconds=refit,
+            bagged_seconds=refit if bagged is None else bagged,
+            seconds_left=left,
+        )
 
     assert folds(small) == 5  # 5 x 1 s of refits in 10 s
     assert folds(small, refit=3.0) == 0  # 15 s of refits do not fit: refit on all rows only
+    # 2 s of forests (not bagged) and 1 s of boosting bagged: 2 + 5 x 1 s fit in 10 s.
+    assert folds(small, refit=3.0, bagged=1.0) == 5
     assert folds(small, enabled=False) == 0
     assert folds(big) == 0
     # A deterministic run has no clock: its choice cannot depend on the machine's speed.
     assert folds(small, refit=1e6, left=math.inf) == 5
+
+
+def test_forests_are_not_bagged_again_and_importance_reads_the_full_refit():
+    from trialflow.explain.importance import global_importance
+    from trialflow.model.bagging import BAGGED_NOTE
+    from trialflow.model.ensemble import WeightedEnsemble
+
+    frame = make_frame(task="binary", n=200, seed=5)
+    X, y = frame.drop(columns="target"), frame["target"].to_numpy()
+    plan = plan_columns(X, target="target", exclude={})
+
+    def bagged(learner, params):
+        return build_pipeline(
+            learner, params, plan, "binary", seed=0, n_jobs=1, bag_folds=3, fold_seed=0
+        )
+
+    forest = bagged("random_forest", {"n_estimators": 20})
+    assert not isinstance(forest.named_steps["model"], FoldBag)
+    model = WeightedEnsemble(
+        [bagged("lightgbm", {"n_estimators": 20}), forest], [0.5, 0.5], task="binary"
+    ).fit(X, y)
+    found = global_importance(
+        model,
+        X,
+        y,
+        columns=list(X.columns),
+        metric="roc_auc",
+        classes=["no", "yes"],
+        seed=0,
+        seconds=None,
+    )
+    # The bagged LightGBM member is explained by tree SHAP on its refit on all rows.
+    assert "SHAP" in found.method and found.method.endswith(BAGGED_NOTE)
+    assert set(found.raw["column"]) == set(X.columns)
 
 
 def test_the_search_keeps_time_for_bagged_refits():
@@ -121,3 +164,9 @@ def test_the_search_keeps_time_for_bagged_refits():
     plain = reserved_refit_seconds(history, "roc_auc")
     assert plain == pytest.approx(3 * estimate_refit_seconds(history[0]))
     assert reserved_refit_seconds(history, "roc_auc", multiple=5.0) == pytest.approx(5 * plain)
+    # A forest is refitted once, bagging or not.
+    history[0].learner = "random_forest"
+    one = estimate_refit_seconds(history[0])
+    assert reserved_refit_seconds(history, "roc_auc", multiple=5.0) == pytest.approx(
+        one + 5 * 2 * one
+    )

@@ -37,6 +37,14 @@ def uses_bagging(n_rows: int, n_folds: int) -> bool:
     return n_rows <= BAG_MAX_ROWS and n_folds >= 2
 
 
+def learner_bags(learner: str) -> bool:
+    """Whether ``learner``'s members are bagged (forests are not: see LearnerSpec)."""
+    from trialflow.learners import LEARNERS
+
+    spec = LEARNERS.get(learner)
+    return spec is not None and spec.fold_bagging
+
+
 def _has_proba(bag: FoldBag) -> bool:
     return hasattr(bag.estimator, "predict_proba")
 
@@ -85,13 +93,40 @@ class FoldBag(BaseEstimator):
 
 
 def bag_folds_for_refit(
-    n_rows: int, n_folds: int, *, enabled: bool, refit_seconds: float, seconds_left: float
+    n_rows: int,
+    n_folds: int,
+    *,
+    enabled: bool,
+    refit_seconds: float,
+    bagged_seconds: float,
+    seconds_left: float,
 ) -> int:
     """The folds to bag the final model over (0: refit on all rows only): bagging is on, the
-    table is in the k-fold regime, and the bagged refits (``refit_seconds`` is the plain
-    refits' estimate) fit in ``seconds_left``. A deterministic run has no clock (infinite
-    ``seconds_left``), so its choice never depends on the machine's speed."""
+    table is small enough, and the refits fit in ``seconds_left`` (``refit_seconds``: the
+    plain refits' estimate; ``bagged_seconds``: the part of it of the members that would be
+    bagged). A deterministic run has no clock (infinite ``seconds_left``), so its choice
+    never depends on the machine's speed."""
     multiple = bag_refit_multiple(n_rows, n_folds, enabled)
-    if multiple == 1.0 or refit_seconds * multiple > seconds_left:
+    if multiple == 1.0 or refit_seconds + bagged_seconds * (multiple - 1) > seconds_left:
         return 0
     return n_folds
+
+
+# What an importance computed on a bagged model's full refits says of itself.
+BAGGED_NOTE = (
+    " Bagged members are explained through their refit on all rows (their fold models are the"
+    " same configuration fitted on each fold's training rows)."
+)
+
+
+def full_refit_pipeline(pipeline):
+    """``pipeline`` with a bagged learner replaced by its refit on all rows (the same fitted
+    featurizer); any other pipeline as it is."""
+    steps = getattr(pipeline, "named_steps", None)
+    if not steps or not isinstance(steps.get("model"), FoldBag):
+        return pipeline
+    from trialflow.model.pipeline import TrialflowPipeline
+
+    return TrialflowPipeline(
+        [("features", steps["features"]), ("model", steps["model"].estimators_[0])]
+    )

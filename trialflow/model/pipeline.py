@@ -42,11 +42,11 @@ def build_pipeline(
 ) -> Pipeline:
     """An unfitted pipeline: the table featurizer the learner wants, then the learner.
 
-    With ``bag_folds``, the learner is bagged over the search's folds (``fold_seed`` is the
-    seed they were drawn with): see ``trialflow.model.bagging``."""
+    With ``bag_folds``, a learner that allows it is bagged over the search's folds
+    (``fold_seed`` is the seed they were drawn with): see ``trialflow.model.bagging``."""
     spec = get_learner(learner)
     model = spec.make(task, params, seed=seed, n_jobs=n_jobs)
-    if bag_folds:
+    if bag_folds and spec.fold_bagging:
         from trialflow.model.bagging import FoldBag
 
         model = FoldBag(model, n_folds=bag_folds, seed=fold_seed, task=task)

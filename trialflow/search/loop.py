@@ -62,12 +62,14 @@ def reserved_refit_seconds(
     """Seconds to keep for the final refit: of the trials an ensemble may draw on, not only
     of the best one (reserving only the best trial's refit cost credit_data an ensemble
     worth 0.005 AUC out of fold: its 0.7 s refit no longer fit); at most ``cap`` unless the
-    best few alone need more. ``multiple``: plain refits one member's refit costs (a bagged
-    final model refits each member once per fold besides on all rows)."""
+    best few alone need more. ``multiple``: plain refits one bagged member's refit costs (a
+    bagged final model refits such a member once per fold besides on all rows)."""
+    from trialflow.model.bagging import learner_bags
     from trialflow.model.ensemble import ensemble_pool
 
     costs = [
-        multiple * estimate_refit_seconds(r) for r in ensemble_pool(history, metric)[:POOL_REFITS]
+        (multiple if learner_bags(r.learner) else 1.0) * estimate_refit_seconds(r)
+        for r in ensemble_pool(history, metric)[:POOL_REFITS]
     ]
     return max(sum(costs[:MIN_RESERVED_REFITS]), min(sum(costs), cap))
 
