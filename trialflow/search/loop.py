@@ -67,11 +67,15 @@ def reserved_refit_seconds(
     from trialflow.model.bagging import learner_bags
     from trialflow.model.ensemble import ensemble_pool
 
+    pool = ensemble_pool(history, metric)[:POOL_REFITS]
+    plain = [estimate_refit_seconds(r) for r in pool]
     costs = [
-        (multiple if learner_bags(r.learner) else 1.0) * estimate_refit_seconds(r)
-        for r in ensemble_pool(history, metric)[:POOL_REFITS]
+        (multiple if learner_bags(r.learner) else 1.0) * p for r, p in zip(pool, plain, strict=True)
     ]
-    return max(sum(costs[:MIN_RESERVED_REFITS]), min(sum(costs), cap))
+    # The floor is the best few's plain refits: bagging is dropped at the refit when it does
+    # not fit, so it only ever gets the capped share (with bagged refits in the floor, a few
+    # slow HistGradientBoosting trials ended cells' 60 s search 25 s early).
+    return max(sum(plain[:MIN_RESERVED_REFITS]), min(sum(costs), cap))
 
 
 @dataclass(frozen=True)
