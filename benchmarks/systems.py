@@ -169,9 +169,17 @@ def trialflow_asha_system(
     return trialflow_system(train, table, budget, scratch, strategy="asha", **options)
 
 
+def trialflow_no_bagging_system(
+    train: pd.DataFrame, table: Table, budget: float, scratch: Path, **options: Any
+) -> Fitted:
+    """trialflow without fold bagging of the final model (--no-fold-bagging)."""
+    return trialflow_system(train, table, budget, scratch, fold_bagging=False, **options)
+
+
 SYSTEMS: dict[str, Callable[..., Fitted]] = {
     "trialflow": trialflow_system,
     "trialflow_asha": trialflow_asha_system,
+    "trialflow_no_bagging": trialflow_no_bagging_system,
     "flaml": flaml_system,
     "autogluon": autogluon_system,
     "lgbm_default": _default_system(lightgbm_model, cap=False),
@@ -182,6 +190,7 @@ SYSTEMS: dict[str, Callable[..., Fitted]] = {
 MODULES = {
     "trialflow": "trialflow",
     "trialflow_asha": "trialflow",
+    "trialflow_no_bagging": "trialflow",
     "flaml": "flaml",
     "autogluon": "autogluon.tabular",
     "lgbm_default": "lightgbm",
@@ -190,6 +199,7 @@ MODULES = {
 DISTRIBUTIONS = {
     "trialflow": ["trialflow", "prefect", "dask", "distributed", "mlflow", "lightgbm"],
     "trialflow_asha": ["trialflow", "prefect", "dask", "distributed", "mlflow"],
+    "trialflow_no_bagging": ["trialflow", "prefect", "dask", "distributed", "mlflow"],
     "flaml": ["flaml", "lightgbm", "xgboost-cpu", "xgboost"],
     "autogluon": ["autogluon.tabular", "lightgbm", "catboost", "xgboost-cpu", "xgboost"],
     "lgbm_default": ["lightgbm"],
@@ -197,5 +207,5 @@ DISTRIBUTIONS = {
 }
 PEERS = ("flaml", "autogluon")
 # Run only when named (--systems): trialflow with other settings, compared with trialflow.
-VARIANTS = ("trialflow_asha",)
+VARIANTS = ("trialflow_asha", "trialflow_no_bagging")
 BASELINES = ("lgbm_default", "hgb_default")
