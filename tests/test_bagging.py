@@ -50,36 +50,25 @@ def test_class_probabilities_are_averaged_over_every_class():
     assert set(bag.predict(X)) == {"a"}
 
 
+def bagged_pipeline(learner, params, plan):
+    """A binary pipeline bagged over 3 folds (seed 0)."""
+    return build_pipeline(
+        learner, params, plan, "binary", seed=0, n_jobs=1, bag_folds=3, fold_seed=0
+    )
+
+
 def test_a_bagged_pipeline_featurizes_once_and_predicts_like_its_average():
     frame = make_frame(task="binary", n=200, seed=2)
     X, y = frame.drop(columns="target"), frame["target"].to_numpy()
     plan = plan_columns(X, target="target", exclude={})
-    bagged = build_pipeline(
-        "lightgbm",
-        {"n_estimators": 20},
-        plan,
-        "binary",
-        seed=0,
-        n_jobs=1,
-        bag_folds=3,
-        fold_seed=0,
-    ).fit(X, y)
+    bagged = bagged_pipeline("lightgbm", {"n_estimators": 20}, plan).fit(X, y)
     bag = bagged.named_steps["model"]
     assert len(bag.estimators_) == 4
     features = bagged.named_steps["features"].transform(X)
     by_hand = np.mean([e.predict_proba(features) for e in bag.estimators_], axis=0)
     assert bagged.predict_proba(X) == pytest.approx(by_hand)
     # The same seeds and folds give the same model: a deterministic run stays reproducible.
-    again = build_pipeline(
-        "lightgbm",
-        {"n_estimators": 20},
-        plan,
-        "binary",
-        seed=0,
-        n_jobs=1,
-        bag_folds=3,
-        fold_seed=0,
-    ).fit(X, y)
+    again = bagged_pipeline("lightgbm", {"n_estimators": 20}, plan).fit(X, y)
     assert again.predict_proba(X) == pytest.approx(bagged.predict_proba(X), abs=0)
 
 
@@ -118,15 +107,10 @@ def test_forests_are_not_bagged_again_and_importance_reads_the_full_refit():
     X, y = frame.drop(columns="target"), frame["target"].to_numpy()
     plan = plan_columns(X, target="target", exclude={})
 
-    def bagged(learner, params):
-        return build_pipeline(
-            learner, params, plan, "binary", seed=0, n_jobs=1, bag_folds=3, fold_seed=0
-        )
-
-    forest = bagged("random_forest", {"n_estimators": 20})
+    forest = bagged_pipeline("random_forest", {"n_estimators": 20}, plan)
     assert not isinstance(forest.named_steps["model"], FoldBag)
     model = WeightedEnsemble(
-        [bagged("lightgbm", {"n_estimators": 20}), forest], [0.5, 0.5], task="binary"
+        [bagged_pipeline("lightgbm", {"n_estimators": 20}, plan), forest], [0.5, 0.5], task="binary"
     ).fit(X, y)
     found = global_importance(
         model,
