@@ -148,9 +148,11 @@ def test_the_search_keeps_time_for_bagged_refits():
     plain = reserved_refit_seconds(history, "roc_auc")
     assert plain == pytest.approx(3 * estimate_refit_seconds(history[0]))
     assert reserved_refit_seconds(history, "roc_auc", multiple=5.0) == pytest.approx(5 * plain)
-    # The floor (the best 3's refits when the cap is lower) is of plain refits: the bag is
+    # The floor (the best trial's refit when the cap is lower) is a plain refit: the bag is
     # dropped at the refit when it does not fit.
-    assert reserved_refit_seconds(history, "roc_auc", cap=0.0, multiple=5.0) == pytest.approx(plain)
+    assert reserved_refit_seconds(history, "roc_auc", cap=0.0, multiple=5.0) == pytest.approx(
+        plain / 3
+    )
     # A forest is refitted once, bagging or not.
     history[0].learner = "random_forest"
     one = estimate_refit_seconds(history[0])

@@ -87,7 +87,7 @@ def test_run_trial_cross_validates(task, metric):
     assert result.status == "ok", result.error
     assert len(result.fold_scores) == 3
     assert result.score == pytest.approx(np.mean(result.fold_scores))
-    assert result.fit_seconds > 0
+    assert result.fit_seconds > 0 and result.fit_cpu_seconds > 0
 
 
 def test_a_broken_configuration_is_a_failed_trial():
@@ -183,7 +183,6 @@ def test_a_cancelled_search_ends_at_once_and_says_why():
 
 def test_the_search_reserves_the_refits_of_the_best_few_trials_at_full_rows():
     from trialflow.search.loop import (
-        MIN_RESERVED_REFITS,
         POOL_REFITS,
         estimate_refit_seconds,
         reserved_refit_seconds,
@@ -208,13 +207,15 @@ def test_the_search_reserves_the_refits_of_the_best_few_trials_at_full_rows():
     one = estimate_refit_seconds(history[0])
     # The ensemble's pool (its best 8), so the ensemble step can draw on them...
     assert reserved_refit_seconds(history, "roc_auc") == pytest.approx(POOL_REFITS * one)
-    # ... within a cap (a share of the search's time), but never less than the best few.
+    # ... within a cap (a share of the search's time), but never less than the best one's.
     assert reserved_refit_seconds(history, "roc_auc", cap=5 * one) == pytest.approx(5 * one)
-    assert reserved_refit_seconds(history, "roc_auc", cap=one) == pytest.approx(
-        MIN_RESERVED_REFITS * one
-    )
+    assert reserved_refit_seconds(history, "roc_auc", cap=0.5 * one) == pytest.approx(one)
+    assert reserved_refit_seconds([], "roc_auc") == 0.0
     # From the fit seconds, which leave out a worker's first featurization of its folds.
     assert estimate_refit_seconds(history[0]) == pytest.approx(10.0 / 2 / 5 * 1.5)
+    # Better, from their CPU seconds: the refit has the cores to itself, a trial shares them.
+    history[0].fit_cpu_seconds = 2.0
+    assert estimate_refit_seconds(history[0]) == pytest.approx(2.0 / 5 * 1.5)
     # One fold's fit, on all the rows: a trial on a ninth of them refits ~9 times slower.
     assert estimate_refit_seconds(trial(0, 0.8, wall=10.0, rows=1 / 9)) == pytest.approx(
         9 * estimate_refit_seconds(trial(0, 0.8, wall=10.0))

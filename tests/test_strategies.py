@@ -228,3 +228,61 @@ def test_on_large_tables_every_learner_s_resource_is_rows():
     assert all(
         p.params["n_estimators"] == strategy.configs[p.config_id][1]["n_estimators"] for p in low
     )
+
+
+def test_on_very_large_tables_the_library_defaults_start_on_a_third_of_the_rows():
+    from trialflow.search.strategies.asha import LIBRARY_SAMPLE_ROWS
+    from trialflow.search.trial import LIBRARY_DEFAULT
+
+    spec = LEARNERS["lightgbm"]
+    strategy = ASHA([spec], **settings(reduction_factor=3, min_resource=1 / 9, rows=250_000))
+    history: list[TrialResult] = []
+    proposals = []
+    for trial_id in range(30):
+        proposal = strategy.propose(trial_id, history, seconds_left=1e6)
+        proposals.append(proposal)
+        # The library default wins on every rung, so it is promoted to all the rows.
+        score = 0.99 if proposal.params == spec.library_defaults else 0.8
+        history.append(TrialResult.of(proposal, "ok", score=score, wall_seconds=0.01))
+    library = proposals[0]
+    assert library.params == spec.library_defaults and library.origin == LIBRARY_DEFAULT
+    assert library.rung == 1 and library.rows == pytest.approx(1 / 3)
+    promoted = [p for p in proposals[1:] if p.config_id == library.config_id]
+    assert [p.rung for p in promoted] == [2] and promoted[0].rows == 1.0
+    # Promoted, it is still the library default (the report's "library defaults" line).
+    assert promoted[0].origin == LIBRARY_DEFAULT
+    # Below the threshold the library default runs on every row at once.
+    smaller = ASHA([spec], **settings(rows=LIBRARY_SAMPLE_ROWS - 1))
+    assert smaller.propose(0, [], seconds_left=1e6).rows == 1.0
+
+
+def test_a_configuration_whose_refit_cannot_finish_is_not_started():
+    """On large tables trials run on a share of the rows; one that would win but could not
+    be refitted on all of them in the time left is not worth starting."""
+    spec = LEARNERS["lightgbm"]
+    strategy = ASHA([spec], **settings(reduction_factor=3, min_resource=1 / 9, rows=250_000))
+    library = strategy.propose(0, [], seconds_left=1e6)
+    # 3 CPU seconds for 100 rounds on a third of the rows: 0.09 s a round on all of them.
+    done = TrialResult.of(
+        library, "ok", score=0.8, fold_scores=[0.8], wall_seconds=9.0, fit_cpu_seconds=3.0
+    )
+    history = [done]
+    for trial_id in range(1, 40):
+        proposal = strategy.propose(trial_id, history, seconds_left=30.0)
+        if proposal is None:
+            break
+        full = strategy.configs[proposal.config_id][1]
+        # Its refit, full["n_estimators"] x 0.09 s with the 1.5 margin, fits in 30 s.
+        assert full["n_estimators"] * 0.09 * 1.5 <= 30.0 + 1e-9
+        cpu = 0.09 * proposal.params["n_estimators"] * proposal.rows
+        history.append(
+            TrialResult.of(
+                proposal, "ok", score=0.7, fold_scores=[0.7], wall_seconds=cpu, fit_cpu_seconds=cpu
+            )
+        )
+    assert len(history) > 5
+    roomy = ASHA([spec], **settings(reduction_factor=3, min_resource=1 / 9, rows=250_000))
+    roomy.propose(0, [], seconds_left=1e6)
+    proposals = [roomy.propose(i, [done], seconds_left=1e6) for i in range(1, 20)]
+    full = [roomy.configs.get(p.config_id, ("", p.params))[1] for p in proposals]
+    assert any(params["n_estimators"] * 0.09 * 1.5 > 30 for params in full)

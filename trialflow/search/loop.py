@@ -34,11 +34,13 @@ CANCEL_POLL = 0.5
 
 # Refits the search keeps time for: those of the ensemble's pool (its best 8 trials), so the
 # ensemble step can draw on them; but no more than RESERVE_SHARE of the search's time, and
-# never less than the best 3's. Reserving all 8 without a cap ended searches on large tables
-# 10-20 s early (diamonds at 60 s: the search stopped at 40 s, 21 trials); reserving only
-# the best 3 left small tables without ensembles (17 of 24 suite tables at 60 s).
+# never less than the best trial's. Reserving all 8 without a cap ended searches on large
+# tables 10-20 s early (diamonds at 60 s: the search stopped at 40 s, 21 trials); reserving
+# only the best 3 left small tables without ensembles (17 of 24 suite tables at 60 s); a
+# floor of the best 3's refits, above the cap, ended the search on 250,000 rows after its
+# first 2 trials, 27 s into 60 (their refits estimated at 15 s and 30 s; the run ended at
+# 40 s).
 POOL_REFITS = 8
-MIN_RESERVED_REFITS = 3
 RESERVE_SHARE = 0.15
 
 
@@ -46,13 +48,17 @@ def estimate_refit_seconds(trial: TrialResult | None) -> float:
     """Seconds the final refit of ``trial``'s configuration is expected to take: one fold's
     fit, on all the rows (a trial on a share of the rows refits on all of them).
 
-    From the trial's fit seconds, not its wall clock: a worker's first trial also
-    featurizes its folds and receives the data, which on 250,000 rows made LightGBM's first
-    trial 13.1 s against a 6.6 s refit, and the reserve ended the search after 3 trials.
+    From the CPU seconds of the trial's fits: the refit is one single-threaded fit after the
+    search, with the cores to itself, while a trial's wall clock counts what it shared the
+    cores with. Trials' wall clocks (even without a worker's first featurization of its
+    folds and receipt of the data) made the reserve end the search after 2 trials on
+    250,000 rows: LightGBM's library default on a third of the rows fitted in 7.2 s while
+    Prefect's server started beside the search, and its refit on all rows was estimated at
+    32 s; it took 7.9 s. Records without CPU seconds fall back to fit, then wall seconds.
     """
     if trial is None or not trial.fold_scores:
         return 0.0
-    seconds = trial.fit_seconds or trial.wall_seconds
+    seconds = trial.fit_cpu_seconds or trial.fit_seconds or trial.wall_seconds
     return seconds / len(trial.fold_scores) / max(trial.rows, 1e-3) * REFIT_MARGIN
 
 
@@ -62,8 +68,8 @@ def reserved_refit_seconds(
     """Seconds to keep for the final refit: of the trials an ensemble may draw on, not only
     of the best one (reserving only the best trial's refit cost credit_data an ensemble
     worth 0.005 AUC out of fold: its 0.7 s refit no longer fit); at most ``cap`` unless the
-    best few alone need more. ``multiple``: plain refits one bagged member's refit costs (a
-    bagged final model refits such a member once per fold besides on all rows)."""
+    best trial alone needs more. ``multiple``: plain refits one bagged member's refit costs
+    (a bagged final model refits such a member once per fold besides on all rows)."""
     from trialflow.model.bagging import learner_bags
     from trialflow.model.ensemble import ensemble_pool
 
@@ -72,10 +78,10 @@ def reserved_refit_seconds(
     costs = [
         (multiple if learner_bags(r.learner) else 1.0) * p for r, p in zip(pool, plain, strict=True)
     ]
-    # The floor is the best few's plain refits: bagging is dropped at the refit when it does
+    # The floor is the best trial's plain refit: bagging is dropped at the refit when it does
     # not fit, so it only ever gets the capped share (with bagged refits in the floor, a few
     # slow HistGradientBoosting trials ended cells' 60 s search 25 s early).
-    return max(sum(plain[:MIN_RESERVED_REFITS]), min(sum(costs), cap))
+    return max(plain[:1] + [min(sum(costs), cap)])
 
 
 @dataclass(frozen=True)

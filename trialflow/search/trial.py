@@ -77,6 +77,9 @@ class TrialResult:
     score: float | None = None
     fold_scores: list[float] = field(default_factory=list)
     fit_seconds: float = 0.0
+    # CPU seconds of the worker process over those fits: the work itself, whatever else
+    # shared the cores (all threads of a multi-threaded fit counted).
+    fit_cpu_seconds: float = 0.0
     wall_seconds: float = 0.0
     worker: str = ""
     error: str = ""
@@ -174,9 +177,10 @@ def _cross_validate(
             keep = _row_sample(len(y_train), trial.rows, seed=trial.seed + fold)
             X_train, y_train = X_train.iloc[keep], y_train[keep]
         model = spec.make(data.task, trial.params, seed=trial.seed, n_jobs=n_jobs)
-        tic = time.perf_counter()
+        tic, cpu_tic = time.perf_counter(), time.process_time()
         model.fit(X_train, y_train, **spec.fit_kwargs(stop_at))
         result.fit_seconds += time.perf_counter() - tic
+        result.fit_cpu_seconds += time.process_time() - cpu_tic
         y_valid = data.y[valid_idx]
         if classify and hasattr(model, "predict_proba"):
             oof[valid_idx] = aligned_proba(model, X_valid, data.classes)
