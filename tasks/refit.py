@@ -33,7 +33,7 @@ def refit(run: RunRecord):
             for m, w in zip(run.members, run.weights, strict=True)
         ),
         len(run.table.X),
-        f"; boosting and linear members averaged with their {bag_folds} fold models"
+        f"; LightGBM and linear members averaged with their {bag_folds} fold models"
         if bag_folds
         else "",
     )

@@ -41,7 +41,8 @@ def uses_bagging(n_rows: int, n_folds: int) -> bool:
 
 
 def learner_bags(learner: str) -> bool:
-    """Whether ``learner``'s members are bagged (forests are not: see LearnerSpec)."""
+    """Whether ``learner``'s members are bagged (forests and HistGradientBoosting are not:
+    see their declarations)."""
     from trialflow.learners import LEARNERS
 
     spec = LEARNERS.get(learner)
