@@ -29,17 +29,27 @@ def cli(*args: str, env: dict, timeout: int = 300) -> subprocess.CompletedProces
     )
 
 
+# Prefect's server answers 503 for errors a client may retry (SQLite's "database is locked"
+# while other writers hold it: seen once in a full test run on 2 busy cores), and its own
+# client, like the UI, retries them; so does this one, with a growing pause.
+RETRIES_ON_503 = 5
+
+
 def api(url: str, path: str, body: dict | None = None, method: str = "POST"):
     """(status, JSON) of one Prefect REST call, as the UI makes them."""
     data = None if body is None and method == "GET" else json.dumps(body or {}).encode()
-    request = urllib.request.Request(
-        f"{url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"null")
+    for attempt in range(RETRIES_ON_503 + 1):
+        request = urllib.request.Request(
+            f"{url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            if exc.code != 503 or attempt == RETRIES_ON_503:
+                return exc.code, json.loads(exc.read() or b"null")
+        time.sleep(1.0 + attempt)
+    raise AssertionError("unreachable")
 
 
 def wait_for(url: str, run_id: str, timeout: float = 240) -> dict:
