@@ -127,11 +127,9 @@ class ASHA(Proposer):
         params, rows = self.at_resource(opener.learner, opener.params, rung)
         if not fits_in(opener.learner.name, params, rows, history, seconds_left):
             return None
-        if rung < self.top and not refit_fits(
-            opener.learner.name, opener.params, history, seconds_left
-        ):
-            return None
         if rung < self.top:  # promoted like bracket 0's configurations
+            if not refit_fits(opener.learner.name, opener.params, history, seconds_left):
+                return None
             self.configs[trial_id] = (opener.learner.name, dict(opener.params), 0)
             self.started.add((trial_id, rung))
             self.origins[trial_id] = opener.origin

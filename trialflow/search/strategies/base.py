@@ -190,18 +190,17 @@ def refit_fits(
     only if its configuration, should it win, can be refitted on all of them: on 250,000
     rows a LightGBM configuration that won on a ninth of the rows, 42 s into a 60 s run,
     took 20 s to refit and the run overran by 10 s."""
-    from trialflow.search.loop import REFIT_MARGIN
+    from trialflow.search.loop import estimate_refit_seconds
 
+    # Each trial's refit estimate per tree or iteration, scaled to this configuration's.
     rates = [
-        (r.fit_cpu_seconds or r.fit_seconds or r.wall_seconds)
-        / len(r.fold_scores)
-        / (_size(r.params) * r.rows)
+        estimate_refit_seconds(r) / _size(r.params)
         for r in history
         if r.status == "ok" and r.learner == learner and r.fold_scores
     ]
     if not rates:
         return True
-    return float(np.median(rates)) * _size(full_params) * REFIT_MARGIN <= seconds_left
+    return float(np.median(rates)) * _size(full_params) <= seconds_left
 
 
 def _size(params: dict) -> float:
