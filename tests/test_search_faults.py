@@ -60,7 +60,8 @@ def test_lightgbm_stops_itself_at_its_time_limit():
     result = run_trial(trial_data(n=2000), TrialSpec(**{**spec.__dict__, "time_limit": 0.5}))
     assert result.status == "timeout"
     assert "boosting round" in result.error and "0.5 s limit" in result.error
-    assert time.perf_counter() - started < 3
+    # A million rounds would take many minutes; the bound is loose for a busy machine.
+    assert time.perf_counter() - started < 30
 
 
 @pytest.mark.integration
