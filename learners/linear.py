@@ -22,7 +22,11 @@ def _logistic(task, params, seed, n_jobs):
 def _elastic_net(task, params, seed, n_jobs):
     from sklearn.linear_model import ElasticNet
 
-    return _scaled(ElasticNet(**params, max_iter=5000, random_state=seed))
+    # scikit-learn's default of 1,000 iterations, not 5,000: with small alphas on tens of
+    # thousands of one-hot rows, coordinate descent runs to the limit either way, and the
+    # score is the same to 5 decimals at a fifth of the time (5-fold R2, alpha 1e-3: diamonds
+    # 0.91959 in 15.0 s of CPU -> 3.1 s; cps1988 0.24958, 3.6 s -> 0.6 s).
+    return _scaled(ElasticNet(**params, max_iter=1000, random_state=seed))
 
 
 LOGISTIC_REGRESSION = LearnerSpec(

@@ -32,6 +32,17 @@ def ensemble(run: RunRecord) -> EnsembleChoice | None:
     if choice is None:
         logger.info("No ensemble beats the best single trial; keeping it.")
         return None
+    if len(choice.members) == 1:
+        member = choice.members[0]
+        logger.info(
+            "The best trial's refit on all rows would not finish in time; refitting trial %d "
+            "(%s, %s %.4f out of fold), the best one whose refit fits.",
+            member.trial_id,
+            member.learner,
+            run.metric,
+            choice.score,
+        )
+        return choice
     logger.info(
         "Ensemble of %d trials scores %s %.4f out of fold.",
         len(choice.members),

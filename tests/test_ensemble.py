@@ -80,3 +80,22 @@ def test_weighted_ensemble_is_a_scikit_learn_estimator():
     assert not hasattr(regressor, "predict_proba")
     with pytest.raises(ValueError, match="equal length"):
         WeightedEnsemble(members, [1.0], task="binary").fit(X, y)
+
+
+def test_the_best_trial_that_cannot_be_refitted_in_time_gives_way_alone():
+    results, y, folds, classes = trials_for("binary", "roc_auc", ["lightgbm", "extra_trees"])
+    best = max(results, key=lambda r: r.score)
+    other = next(r for r in results if r is not best)
+    # The best's refit (on all rows, from a share of them) would not finish in time.
+    cost = lambda r: 100.0 if r is best else 1.0  # noqa: E731
+    choice = select_ensemble(
+        results, y, folds, metric="roc_auc", classes=classes, refit_cost=cost, refit_allowance=10
+    )
+    assert choice is not None and len(choice.members) == 1 and choice.members[0] is other
+    assert choice.weights == [1.0]
+    assert choice.score == pytest.approx(other.score)
+    # With the time to refit it, the best trial (or a mix with it) is chosen as before.
+    choice = select_ensemble(
+        results, y, folds, metric="roc_auc", classes=classes, refit_cost=cost, refit_allowance=200
+    )
+    assert choice is None or any(m is best for m in choice.members)

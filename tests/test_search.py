@@ -211,6 +211,14 @@ def test_the_search_reserves_the_refits_of_the_best_few_trials_at_full_rows():
     assert reserved_refit_seconds(history, "roc_auc", cap=5 * one) == pytest.approx(5 * one)
     assert reserved_refit_seconds(history, "roc_auc", cap=0.5 * one) == pytest.approx(one)
     assert reserved_refit_seconds([], "roc_auc") == 0.0
+    # Only trials whose refits can still fit count: the best's refit, on all the rows from a
+    # ninth of them, no longer fits, so the floor is the next best's.
+    history.append(trial(10, 0.95, wall=30.0, rows=1 / 9))
+    assert estimate_refit_seconds(history[-1]) > 20 * one
+    assert reserved_refit_seconds(history, "roc_auc", cap=0.5 * one, room=10 * one) == (
+        pytest.approx(one)
+    )
+    history.pop()
     # From the fit seconds, which leave out a worker's first featurization of its folds.
     assert estimate_refit_seconds(history[0]) == pytest.approx(10.0 / 2 / 5 * 1.5)
     # Better, from their CPU seconds: the refit has the cores to itself, a trial shares them.

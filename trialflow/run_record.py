@@ -75,9 +75,13 @@ class RunRecord:
 
     @property
     def best(self):
-        """The chosen trial: the ensemble's row when one was chosen, else the best trial."""
+        """The chosen trial: the ensemble's row when one was chosen, else the best trial.
+        (A choice of one trial is made when the best trial cannot be refitted in time; it
+        may then score below that trial.)"""
         from trialflow.search.results import best_trial
 
+        if self.choice is not None:
+            return self.trials[-1]
         return best_trial(self.trials, self.metric)
 
     @property
