@@ -1,6 +1,7 @@
 """The backtests' budget bookkeeping, on a simulated clock: a learner that would overrun is
 not started, one that turns out slower than estimated stops before a window that would
-end past the deadline, and a kept learner's final fit is reserved from the budget.
+end past the deadline, a kept learner's final fit is reserved from the budget, and the
+cheapest learner runs whatever the budget, so there is always a forecast.
 
 A clock of our own, not the wall clock: the rules are about what the backtests decide from
 the seconds they see, which a busy machine must not change."""
@@ -87,12 +88,14 @@ def test_a_learner_estimated_past_the_deadline_is_not_started(clock):
 
 
 def test_a_learner_slower_than_estimated_stops_before_overrunning(clock):
+    cheap = TimedLearner("cheap", clock, probe=0.1, fit=0.1, window=0.1)
     slow = TimedLearner("slow", clock, probe=0.5, fit=1.0, window=4.0)
-    deadline = clock.now + 10.0
-    result = run([slow], clock, seconds=10.0)
-    assert result.learners == []
+    deadline = clock.now + 10.4
+    result = run([slow, cheap], clock, seconds=10.4)
+    assert result.learners == ["cheap"]
     assert any(n.startswith("slow stopped") for n in result.notes)
-    # Fit (1 s) and two windows (4 s each); the third would have ended at 13 s.
+    # After the cheap one (0.4 s), fit (1 s) and two windows (4 s each); the third would
+    # have ended at 13.4 s.
     assert clock.now == pytest.approx(deadline - 1.0)
 
 
@@ -106,3 +109,11 @@ def test_a_kept_learners_final_fit_is_reserved(clock):
     assert result.learners == ["first"]
     assert refit == {"first": pytest.approx(3.0)}
     assert any(n.startswith("second skipped") for n in result.notes)
+
+
+def test_the_cheapest_learner_runs_whatever_the_budget(clock):
+    cheap = TimedLearner("cheap", clock, probe=2.0, fit=2.0, window=1.0)
+    dear = TimedLearner("dear", clock, probe=3.0, fit=3.0, window=1.0)
+    result = run([dear, cheap], clock, seconds=1.0)
+    assert result.learners == ["cheap"]
+    assert any(n.startswith("dear skipped") for n in result.notes)
