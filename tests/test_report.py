@@ -106,6 +106,8 @@ def test_sections_without_data_say_why():
     page = render(_report(fairness=None, ensemble=None, engineered_importance=None))
     assert "No sensitive columns were given" in page
     assert "No blend beat the best single model" in page
+    # A choice of one trial: the best trial's refit would not have fitted in time.
+    assert "refitted alone" in render(_report())
     assert "explained by its raw columns" in page
 
 

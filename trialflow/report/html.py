@@ -300,12 +300,17 @@ def _ensemble(r: RunReport) -> str:
             "Ensemble",
             "<p>No blend beat the best single model out of fold; the single model was chosen.</p>",
         )
-    return section_html(
-        "ensemble",
-        "Ensemble",
-        "<p>Greedy ensemble selection with replacement over out-of-fold predictions; weights "
-        "are how often each member was picked.</p>" + table_html(r.ensemble, bar="weight"),
-    )
+    if len(r.ensemble) == 1:  # trialflow.model.ensemble: the best trial's refit did not fit
+        text = (
+            "<p>No ensemble: the best trial's refit on all rows would not have finished in the "
+            "time left, so the best trial whose refit fits was refitted alone.</p>"
+        )
+    else:
+        text = (
+            "<p>Greedy ensemble selection with replacement over out-of-fold predictions; "
+            "weights are how often each member was picked.</p>"
+        )
+    return section_html("ensemble", "Ensemble", text + table_html(r.ensemble, bar="weight"))
 
 
 def _contents() -> str:
