@@ -21,6 +21,7 @@ from trialflow.search.strategies.base import (
     expected_seconds,
     fits_in,
     refit_fits,
+    starts_in_time,
 )
 from trialflow.search.trial import TrialResult, TrialSpec
 
@@ -161,9 +162,7 @@ class ASHA(Proposer):
                         continue
                     learner, full, _ = self.configs[r.config_id]
                     params, rows = self.at_resource(self.learners[learner], full, rung + 1)
-                    if not fits_in(learner, params, rows, history, seconds_left):
-                        continue
-                    if not refit_fits(learner, full, history, seconds_left):
+                    if not starts_in_time(learner, params, rows, full, history, seconds_left):
                         continue
                     self.started.add((r.config_id, rung + 1))
                     return self.spec(
@@ -198,9 +197,7 @@ class ASHA(Proposer):
             if key in self.sampled:
                 continue
             params, rows = self.at_resource(learner, full, bracket)
-            if not fits_in(learner.name, params, rows, history, seconds_left):
-                continue
-            if not refit_fits(learner.name, full, history, seconds_left):
+            if not starts_in_time(learner.name, params, rows, full, history, seconds_left):
                 continue
             self.sampled.add(key)
             self.configs[trial_id] = (learner.name, full, bracket)

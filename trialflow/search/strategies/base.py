@@ -203,6 +203,21 @@ def refit_fits(
     return float(np.median(rates)) * _size(full_params) <= seconds_left
 
 
+def starts_in_time(
+    learner: str,
+    params: dict,
+    rows: float,
+    full_params: dict,
+    history: Sequence[TrialResult],
+    seconds_left: float,
+) -> bool:
+    """Whether a trial of ``params`` on ``rows`` fits in ``seconds_left`` and so would the
+    refit of its configuration (``full_params``) on all rows, should it win."""
+    return fits_in(learner, params, rows, history, seconds_left) and refit_fits(
+        learner, full_params, history, seconds_left
+    )
+
+
 def _size(params: dict) -> float:
     """A learner's cost grows about linearly with its number of trees or iterations."""
     return float(params.get("n_estimators") or params.get("max_iter") or 1)
