@@ -25,7 +25,7 @@ MAX_DAYS = 120.0
 class HolidayFeaturizer(Featurizer):
     """``country`` is a code such as ``US`` or ``US-CA``; ``country_column`` names a column
     of such codes instead. ``encoding`` is "native" (the holiday name as a category) or
-    "onehot" (one 0/1 column per holiday name)."""
+    "onehot" or "ordinal" (one 0/1 column per holiday name: there are few)."""
 
     kind = "holidays"
 

@@ -51,7 +51,7 @@ SAMPLE_ROWS = 1_000
 MAX_MATRIX_BYTES = 2 * 2**30
 # As many levels as native-categorical learners handle (HistGradientBoosting bins at most 255).
 MAX_CATEGORIES = 250
-ENCODINGS = ("native", "onehot")
+ENCODINGS = ("native", "onehot", "ordinal")
 SETTINGS = ("max_features", "max_seconds", "max_depth", "primitives")
 
 
@@ -64,7 +64,8 @@ class RelationalFeaturizer(Featurizer):
     table's own columns that ``primitives`` may read; its own columns are otherwise left to
     the other featurizers. Output is capped at ``max_features`` and at what computes in about
     ``max_seconds`` on the fitted rows. Numbers and booleans come out as floats, categories
-    as pandas categories (``encoding="native"``) or float category codes ("onehot"); keys
+    as pandas categories (``encoding="native"``) or float category codes ("onehot",
+    "ordinal"); keys
     missing from a related table give missing values.
     """
 
@@ -96,7 +97,8 @@ class RelationalFeaturizer(Featurizer):
     def fit_transform(self, X: pd.DataFrame, y=None, **fit_params) -> pd.DataFrame:
         if self.encoding not in ENCODINGS:
             raise ConfigError(
-                f"The 'encoding' parameter must be 'native' or 'onehot'; got {self.encoding!r}."
+                f"The 'encoding' parameter must be one of {', '.join(ENCODINGS)}; "
+                f"got {self.encoding!r}."
             )
         self.links_ = [parse_link(entry, i) for i, entry in enumerate(self.related)]
         name_links(self.links_)

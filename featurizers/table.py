@@ -17,7 +17,8 @@ class TableFeaturizer(TransformerMixin, BaseEstimator):
     """Featurizes a raw table according to a column plan.
 
     ``categorical_encoding`` is chosen by the learner: "native" for learners that split on
-    pandas categories, "onehot" for the others. ``fit_transform`` passes the target to
+    pandas categories, "ordinal" (numeric codes) for trees that split on numbers only,
+    "onehot" for the others. ``fit_transform`` passes the target to
     featurizers that learn from it (target encoding), which encode the training rows out of
     fold.
     """
@@ -41,11 +42,11 @@ class TableFeaturizer(TransformerMixin, BaseEstimator):
             n for f in self.featurizers_ for n in f.feature_names_out_ if n not in dropped
         ]
         joined = self._joined(parts, fill=False)
-        # Learners fed one-hot features (linear models above all) cannot take NaN, which
-        # dates, holidays and related tables leave where a value is missing.
+        # Learners fed one-hot or ordinal features (linear models, forests) are not sure to
+        # take NaN, which dates, holidays and related tables leave where a value is missing.
         self.fill_values_ = (
             joined.median(numeric_only=True).fillna(0.0).to_dict()
-            if self.categorical_encoding == "onehot"
+            if self.categorical_encoding != "native"
             else {}
         )
         return joined.fillna(self.fill_values_) if self.fill_values_ else joined

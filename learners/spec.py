@@ -15,6 +15,10 @@ TARGET_TRANSFORM = "target_transform"
 # frequency, through the estimator's own class_weight.
 CLASS_WEIGHT = "class_weight"
 
+# A trial parameter of learners that declare ``encodings``: how categorical columns reach
+# the estimator in that configuration ("onehot" or "ordinal"), when the table has any.
+CATEGORICAL_ENCODING = "categorical_encoding"
+
 # Fewest boosting rounds or trees a scaled-down trial gets; fewer say little about a config.
 MIN_ROUNDS = 10
 
@@ -28,7 +32,9 @@ class LearnerSpec:
 
     ``defaults`` is the strong default configuration tried first; it must lie in ``space``.
     ``categorical_encoding`` says how categorical columns reach the estimator: "native"
-    (pandas categories) or "onehot".
+    (pandas categories), "onehot" or "ordinal" (one numeric code per column). ``encodings``
+    lists others the search may try instead, per configuration, on tables with categorical
+    columns.
     """
 
     name: str
@@ -37,6 +43,7 @@ class LearnerSpec:
     space: dict[str, Dimension]
     defaults: dict[str, Any]
     categorical_encoding: str = "native"
+    encodings: tuple[str, ...] = ()
     description: str = ""
     fixed: dict[str, Any] = field(default_factory=dict)
     # Import path (package.module:NAME) of a user's learner, so workers can load it too.
@@ -67,10 +74,15 @@ class LearnerSpec:
     def supports(self, task: str) -> bool:
         return task in self.tasks
 
+    def encoding(self, params: dict[str, Any]) -> str:
+        """The categorical encoding a configuration's features are built with."""
+        return params.get(CATEGORICAL_ENCODING, self.categorical_encoding)
+
     def make(self, task: str, params: dict[str, Any], *, seed: int, n_jobs: int = 1):
         if not self.supports(task):
             raise ValueError(f"Learner {self.name!r} does not support {task} tasks.")
         params = {**self.fixed, **params}
+        params.pop(CATEGORICAL_ENCODING, None)  # the featurizer's, not the estimator's
         transform = params.pop(TARGET_TRANSFORM, "none")
         class_weight = params.pop(CLASS_WEIGHT, None)
         model = self.build(task, params, seed, n_jobs)
@@ -119,6 +131,21 @@ def with_target_transform(spec: LearnerSpec) -> LearnerSpec:
     from trialflow.learners.space import Choice
 
     return replace(spec, space={**spec.space, TARGET_TRANSFORM: Choice(("none", "log"))})
+
+
+def with_encoding_choice(spec: LearnerSpec) -> LearnerSpec:
+    """``spec`` with its categorical encodings added to its search space (its own first)."""
+    from dataclasses import replace
+
+    from trialflow.learners.space import Choice
+
+    if not spec.encodings:
+        return spec
+    choices = (
+        spec.categorical_encoding,
+        *(e for e in spec.encodings if e != spec.categorical_encoding),
+    )
+    return replace(spec, space={**spec.space, CATEGORICAL_ENCODING: Choice(choices)})
 
 
 def with_class_weights(spec: LearnerSpec) -> LearnerSpec:

@@ -122,7 +122,7 @@ def test_numeric_imputes_median_and_flags_missing():
     assert out["a__missing"].tolist() == [0.0, 1.0, 0.0, 1.0]
 
 
-@pytest.mark.parametrize("encoding", ["native", "onehot"])
+@pytest.mark.parametrize("encoding", ["native", "onehot", "ordinal"])
 def test_categorical_maps_unseen_values(encoding):
     train = pd.DataFrame({"c": ["a", "a", "b", None]})
     featurizer = make_featurizer("categorical", ["c"], categorical_encoding=encoding).fit(train)
@@ -130,6 +130,9 @@ def test_categorical_maps_unseen_values(encoding):
     if encoding == "native":
         assert out["c"].tolist()[:2] == ["a", "__other__"]
         assert pd.isna(out["c"].iloc[2])
+    elif encoding == "ordinal":
+        # a, b, then the code after the last for unseen levels; -1 for missing
+        assert out["c"].tolist() == [0.0, 2.0, -1.0]
     else:
         assert out.to_numpy().tolist() == [[1.0, 0.0], [0.0, 0.0], [0.0, 0.0]]
 
@@ -140,6 +143,17 @@ def test_categorical_caps_levels():
     assert len(native.transform(train)["c"].cat.categories) <= 251
     onehot = make_featurizer("categorical", ["c"], categorical_encoding="onehot").fit(train)
     assert onehot.transform(train).shape[1] == 20
+
+
+def test_ordinal_codes_keep_the_levels_natural_order():
+    grades = pd.DataFrame(
+        {"grade": ["B2", "A1", "C1", "A2", "B2"], "size": ["10", "9", "100", "9", "10"]}
+    )
+    featurizer = make_featurizer("categorical", ["grade", "size"], categorical_encoding="ordinal")
+    out = featurizer.fit(grades).transform(grades)
+    assert list(out.columns) == ["grade", "size"]
+    assert out["grade"].tolist() == [2.0, 0.0, 3.0, 1.0, 2.0]  # A1 < A2 < B2 < C1
+    assert out["size"].tolist() == [1.0, 0.0, 2.0, 0.0, 1.0]  # 9 < 10 < 100, as numbers
 
 
 def test_datetime_parts_and_hours():

@@ -58,6 +58,50 @@ def test_aligned_proba_fills_classes_a_fold_lacked():
     assert (proba[:, 1] == 0).all()
 
 
+def test_forests_search_the_categorical_encoding_on_tables_with_categoricals():
+    import numpy as np
+    import pandas as pd
+
+    from trialflow.featurizers import plan_columns
+    from trialflow.learners.spec import CATEGORICAL_ENCODING
+    from trialflow.model.pipeline import build_pipeline
+    from trialflow.search.prepare import _portfolio
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "x": rng.normal(size=200),
+            "grade": rng.choice(["A1", "A2", "B1", "B2", "C1"], size=200),
+            "y": rng.normal(size=200),
+        }
+    )
+    plan = plan_columns(frame, target="y", exclude={})
+    table = type("Table", (), {"task": "regression", "y": frame["y"].to_numpy()})
+    by_name = {
+        s.name: s
+        for s in _portfolio(["extra_trees", "random_forest", "lightgbm"], table, "r2", plan)
+    }
+    assert by_name["extra_trees"].space[CATEGORICAL_ENCODING].values == ("ordinal", "onehot")
+    assert by_name["random_forest"].space[CATEGORICAL_ENCODING].values == ("onehot", "ordinal")
+    assert CATEGORICAL_ENCODING not in by_name["lightgbm"].space  # splits on categories itself
+    numeric_plan = plan_columns(frame.drop(columns="grade"), target="y", exclude={})
+    plain = _portfolio(["extra_trees"], table, "r2", numeric_plan)[0]
+    assert CATEGORICAL_ENCODING not in plain.space  # nothing to encode: no extra dimension
+
+    # The configuration's encoding reaches the features, and the estimator never sees it.
+    X, y = frame.drop(columns="y"), frame["y"]
+    for encoding, width in (("ordinal", 2), ("onehot", 6)):
+        params = {
+            **by_name["random_forest"].defaults,
+            "n_estimators": 5,
+            CATEGORICAL_ENCODING: encoding,
+        }
+        model = build_pipeline("random_forest", params, plan, "regression", seed=0, n_jobs=1)
+        model.fit(X, y)
+        assert model.named_steps["model"].n_features_in_ == width
+        assert np.isfinite(model.predict(X)).all()
+
+
 def test_a_log_target_is_searched_for_skewed_positive_targets():
     import numpy as np
     from sklearn.compose import TransformedTargetRegressor

@@ -90,6 +90,23 @@ def test_run_trial_cross_validates(task, metric):
     assert result.fit_seconds > 0 and result.fit_cpu_seconds > 0
 
 
+def test_a_trial_featurizes_with_its_configurations_categorical_encoding():
+    from trialflow.learners.spec import CATEGORICAL_ENCODING
+    from trialflow.search import trial as trial_module
+
+    data = trial_data()
+    params = {**LEARNERS["extra_trees"].defaults, "n_estimators": 10}
+    widths = {}
+    for encoding in ("onehot", "ordinal"):
+        result = run_trial(
+            data, TrialSpec(0, "extra_trees", {**params, CATEGORICAL_ENCODING: encoding}, 0)
+        )
+        assert result.status == "ok", result.error
+        widths[encoding] = trial_module._FOLD_CACHE[data.token, 0, encoding][0].shape[1]
+    # "colour" has three levels: three 0/1 columns one-hot, one code column ordinal.
+    assert widths["onehot"] == widths["ordinal"] + 2
+
+
 def test_a_broken_configuration_is_a_failed_trial():
     result = run_trial(trial_data(), TrialSpec(0, "lightgbm", {"num_leaves": -5}, 0))
     assert result.status == "failed"

@@ -18,9 +18,9 @@ from trialflow.metalearn.portfolio import PORTFOLIO_VERSION, portfolio
 from trialflow.runtime.home import project_home
 
 SHIPPED = Path(__file__).parent / "knowledge_base.json.gz"
-# Extra trial parameters a run adds to a portfolio pipeline (log target, class weights); a
-# trial is still that pipeline.
-RUN_EXTRAS = ("target_transform", "class_weight")
+# Extra trial parameters a run adds to a portfolio pipeline (log target, class weights,
+# categorical encoding); a trial is still that pipeline.
+RUN_EXTRAS = ("target_transform", "class_weight", "categorical_encoding")
 
 
 def store_directory() -> Path:

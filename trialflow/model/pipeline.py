@@ -52,7 +52,7 @@ def build_pipeline(
         model = FoldBag(model, n_folds=bag_folds, seed=fold_seed, task=task)
     return TrialflowPipeline(
         [
-            ("features", TableFeaturizer(plan, categorical_encoding=spec.categorical_encoding)),
+            ("features", TableFeaturizer(plan, categorical_encoding=spec.encoding(params))),
             ("model", model),
         ]
     )

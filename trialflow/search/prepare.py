@@ -66,7 +66,7 @@ def prepare_search(
     # cluster's start when this runs before it is ready.
     strategy = make_strategy(
         config.strategy,
-        _portfolio(learners, table, metric),
+        _portfolio(learners, table, metric, plan),
         seed=config.seed,
         greater_is_better=METRICS[metric].greater_is_better,
         rows=len(table.y),
@@ -94,18 +94,22 @@ def prepare_search(
     )
 
 
-def _portfolio(learners: Sequence[str], table, metric: str) -> list:
-    """The learners' specs, adapted to the table: a skewed positive regression target may be
-    fitted on log(1 + y), imbalanced classes may be weighted (each decided per trial)."""
+def _portfolio(learners: Sequence[str], table, metric: str, plan=None) -> list:
+    """The learners' specs, adapted to the table: categorical columns may reach forests as
+    one-hot or ordinal codes, a skewed positive regression target may be fitted on
+    log(1 + y), imbalanced classes may be weighted (each decided per trial)."""
     from trialflow.learners import get_learner
     from trialflow.learners.spec import (
         needs_class_weights,
         skewed_positive,
         with_class_weights,
+        with_encoding_choice,
         with_target_transform,
     )
 
     portfolio = [get_learner(name) for name in learners]
+    if plan is not None and plan.kinds.get("categorical") and "categorical" not in plan.disabled:
+        portfolio = [with_encoding_choice(spec) for spec in portfolio]
     if table.task == "regression" and skewed_positive(table.y):
         # The search decides, per configuration, whether fitting on log(1 + y) pays.
         portfolio = [with_target_transform(spec) for spec in portfolio]

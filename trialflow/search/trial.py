@@ -171,7 +171,7 @@ def _cross_validate(
     n_folds = len(data.folds)
     for fold, (train_idx, valid_idx) in enumerate(data.folds):
         fold_started = time.perf_counter()
-        X_train, X_valid = _featurized_fold(data, fold, spec.categorical_encoding)
+        X_train, X_valid = _featurized_fold(data, fold, spec.encoding(trial.params))
         y_train = data.y[train_idx]
         if trial.rows < 1.0:
             keep = _row_sample(len(y_train), trial.rows, seed=trial.seed + fold)
