@@ -32,13 +32,6 @@ def train(
     started = started or time.time()
     from trialflow.runtime import cluster
 
-    if cluster.imported_by_a_worker():
-        raise ConfigError(
-            "trialflow.train() was called while a Dask worker process imported your script; "
-            "it would start a run inside every worker. Put the call under "
-            '`if __name__ == "__main__":`.'
-        )
-
     frame = data if isinstance(data, pd.DataFrame) else None
     config = _train_config(data, frame, target, config, options)
     if frame is None and config.data:

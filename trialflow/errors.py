@@ -19,10 +19,6 @@ class ModelNotFoundError(TrialflowError):
     """A registered model or version does not exist in the model registry."""
 
 
-class ClusterStartError(TrialflowError):
-    """The embedded Dask cluster could not start; the message says what to check."""
-
-
 class SearchError(TrialflowError):
     """The search produced no usable trial (every trial failed or none fit in the budget)."""
 
